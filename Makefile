@@ -1,0 +1,59 @@
+# Two commands do all the set-up: `make run` and `make test`.
+SHELL := /bin/bash
+PY := .venv/bin/python
+PIP := .venv/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PG_URL ?= postgres://expansion:expansion@127.0.0.1:5432/expansion
+REDIS_URL ?= redis://127.0.0.1:6379
+export DJANGO_ALLOW_ASYNC_UNSAFE := true
+
+.PHONY: install run demo test test-sqlite test-postgres lint format services serve bench clean
+
+install: .venv/.installed
+
+.venv/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv .venv
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e '.[dev]'
+	$(PY) -c "import plotly.offline as p, pathlib; pathlib.Path('static/js/plotly.min.js').write_text(p.get_plotlyjs())"
+	touch $@
+
+## The product on its embedded default: SQLite, a filesystem broker, a worker with the hourly beat.
+run: install
+	$(PY) manage.py migrate --noinput -v0
+	$(PY) manage.py seed_demo --if-empty
+	$(PY) manage.py score
+	@echo "Serving http://$(HOST):$(PORT)/  (demo logins were printed by seed_demo; see README)"
+	@trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  .venv/bin/celery -A expansion worker --beat --scheduler django_celery_beat.schedulers:DatabaseScheduler \
+	    --concurrency 2 --without-mingle --without-gossip --loglevel WARNING \
+	    --schedule var/celerybeat-schedule & worker=$$!; \
+	  $(PY) manage.py runserver $(HOST):$(PORT)
+
+lint: install
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+format: install
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .
+
+services:
+	scripts/services.sh start
+
+## Lint, then the suite on SQLite (with the browser tests), then on PostgreSQL + Redis + a Celery worker.
+test: lint services test-sqlite test-postgres
+
+test-sqlite: install
+	env -u DATABASE_URL -u CELERY_BROKER_URL EXPANSION_VAR_DIR=$$(mktemp -d) $(PY) -m pytest -q
+
+test-postgres: install
+	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL)/0 CELERY_RESULT_BACKEND=$(REDIS_URL)/1 \
+	  EXPANSION_VAR_DIR=$$(mktemp -d) $(PY) -m pytest -q -m "not browser"
+
+bench: install
+	@echo "see bench/README in docs/performance.md"
+
+clean:
+	rm -rf var staticfiles test-artifacts

@@ -1,0 +1,1 @@
+"""REST API views (thin: validation in serializers, work in services)."""

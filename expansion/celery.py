@@ -1,0 +1,11 @@
+"""Celery application: the hourly scoring pass, chunk workers, notifications and webhooks."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "expansion.settings")
+
+app = Celery("expansion")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,372 @@
+"""Validation of the warehouse export (contract.md, "Warehouse export"): pure pandas, no ORM.
+
+Each ``validate_<file>`` takes one chunk of a CSV read as strings and returns the parsed rows and
+every problem found, as ``file:line: column: reason`` messages a RevOps person can act on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+#: Files in the order they must load (later files refer to earlier ones).
+FILE_ORDER = ("users.csv", "accounts.csv", "usage.csv", "activities.csv", "expansions.csv")
+
+ROLES = ("AE", "CSM", "Manager", "RevOps", "Finance")
+SEGMENTS = ("SMB", "MidMarket", "Enterprise")
+PLAN_TIERS = ("Starter", "Professional", "Business", "Enterprise")
+ACCOUNT_STATUSES = ("active", "churned")
+ACTIVITY_TYPES = ("call", "email", "meeting", "proposal", "qbr", "note")
+EXPANSION_STATUSES = ("won", "lost", "open")
+EXPANSION_TYPES = ("seats", "tier", "module")
+BOOLEANS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
+
+REQUIRED_COLUMNS = {
+    "users.csv": ("email", "name", "role"),
+    "accounts.csv": (
+        "account_id",
+        "name",
+        "segment",
+        "plan_tier",
+        "contract_arr",
+        "customer_since",
+        "status",
+    ),
+    "usage.csv": ("account_id", "date"),
+    "activities.csv": ("activity_id", "account_id", "occurred_at", "type"),
+    "expansions.csv": (
+        "opportunity_id",
+        "account_id",
+        "created_date",
+        "status",
+        "expansion_arr",
+        "expansion_type",
+        "contract_arr_at_close",
+    ),
+}
+ID_COLUMN = {
+    "users.csv": "email",
+    "accounts.csv": "account_id",
+    "activities.csv": "activity_id",
+    "expansions.csv": "opportunity_id",
+}
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_MONEY = 10**12
+#: First line of data in a CSV file (line 1 is the header).
+FIRST_DATA_LINE = 2
+
+
+@dataclass(frozen=True, order=True)
+class RowError:
+    file: str
+    line: int
+    column: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.column}: {self.reason}"
+
+
+@dataclass
+class Checked:
+    """A validated chunk: the parsed rows (only the good ones) and the errors found."""
+
+    rows: pd.DataFrame
+    errors: list[RowError] = field(default_factory=list)
+
+
+class HeaderError(ValueError):
+    """The file's header does not have what the contract requires."""
+
+
+def check_header(name: str, columns: Iterable[str]) -> str:
+    """Return ``"long"`` or ``"wide"`` (usage only) or raise HeaderError naming what is missing."""
+    cols = [c.strip() for c in columns]
+    missing = [c for c in REQUIRED_COLUMNS[name] if c not in cols]
+    if missing:
+        raise HeaderError(f"{name}:1: header: missing required column(s) {', '.join(missing)}")
+    if name != "usage.csv":
+        return "long"
+    if "metric" in cols and "value" in cols:
+        return "long"
+    metric_cols = [c for c in cols if c not in ("account_id", "date")]
+    if not metric_cols:
+        raise HeaderError(
+            f"{name}:1: header: expected metric,value columns (long format) "
+            "or one column per metric after account_id,date (wide format)"
+        )
+    return "wide"
+
+
+class _Collector:
+    """Accumulates per-column errors for one chunk and tracks which rows are bad."""
+
+    def __init__(self, name: str, frame: pd.DataFrame, first_line: int):
+        self.name = name
+        self.frame = frame
+        self.lines = np.arange(first_line, first_line + len(frame))
+        self.bad = np.zeros(len(frame), dtype=bool)
+        self.errors: list[RowError] = []
+
+    def flag(self, mask: pd.Series | np.ndarray, column: str, reason: str | Callable[[str], str]) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        self.bad |= mask
+        values = self.frame[column].to_numpy() if column in self.frame else None
+        for idx in np.flatnonzero(mask):
+            text = reason(values[idx]) if callable(reason) else reason
+            self.errors.append(RowError(self.name, int(self.lines[idx]), column, text))
+
+    def text(self, column: str) -> pd.Series:
+        if column not in self.frame:
+            return pd.Series([""] * len(self.frame), index=self.frame.index, dtype=object)
+        return self.frame[column].fillna("").astype(str).str.strip()
+
+    def required(self, column: str) -> pd.Series:
+        values = self.text(column)
+        self.flag(values == "", column, "required value is missing")
+        return values
+
+    def choice(self, column: str, allowed: Iterable[str], *, required: bool = True) -> pd.Series:
+        values = self.required(column) if required else self.text(column)
+        allowed = tuple(allowed)
+        self.flag(
+            (values != "") & ~values.isin(allowed),
+            column,
+            lambda v: f"unknown value {v.strip()!r}; expected one of {', '.join(allowed)}",
+        )
+        return values
+
+    def number(
+        self,
+        column: str,
+        *,
+        required: bool = True,
+        integer: bool = False,
+        non_negative: bool = True,
+        maximum: float | None = None,
+        label: str = "number",
+    ) -> pd.Series:
+        raw = self.required(column) if required else self.text(column)
+        parsed = pd.to_numeric(raw.where(raw != "", None), errors="coerce")
+        present = (raw != "").to_numpy()
+        unparsable = present & (parsed.isna().to_numpy() | ~np.isfinite(parsed.fillna(0).to_numpy()))
+        self.flag(unparsable, column, lambda v: f"cannot read {v.strip()!r} as a {label}")
+        ok = present & ~unparsable
+        if integer:
+            not_int = ok & (parsed.fillna(0) % 1 != 0).to_numpy()
+            self.flag(not_int, column, lambda v: f"{v.strip()!r} is not a whole number")
+        if non_negative:
+            self.flag(
+                ok & (parsed.fillna(0) < 0).to_numpy(), column, lambda v: f"{v.strip()} must not be negative"
+            )
+        if maximum is not None:
+            self.flag(
+                ok & (parsed.fillna(0) > maximum).to_numpy(),
+                column,
+                lambda v: f"{v.strip()} is above {maximum:g}",
+            )
+        return parsed
+
+    def date(self, column: str, *, required: bool = True, with_time: bool = False) -> pd.Series:
+        raw = self.required(column) if required else self.text(column)
+        date_part = raw.str.slice(0, 10)
+        parsed = pd.to_datetime(date_part.where(raw != "", None), format="%Y-%m-%d", errors="coerce")
+        if with_time:
+            has_time = raw.str.len() > 10
+            timed = pd.to_datetime(raw.where(has_time, None), errors="coerce", utc=True, format="ISO8601")
+            parsed_utc = parsed.dt.tz_localize("UTC")
+            parsed = timed.where(has_time, parsed_utc)
+        present = (raw != "").to_numpy()
+        bad = present & parsed.isna().to_numpy()
+        expected = "an ISO date (YYYY-MM-DD) or datetime" if with_time else "an ISO date (YYYY-MM-DD)"
+        self.flag(bad, column, lambda v: f"cannot read {v.strip()!r} as {expected}")
+        return parsed
+
+    def email(self, column: str, *, required: bool = False) -> pd.Series:
+        values = (self.required(column) if required else self.text(column)).str.lower()
+        self.flag(
+            (values != "") & ~values.str.match(EMAIL_RE),
+            column,
+            lambda v: f"{v.strip()!r} is not an email address",
+        )
+        return values
+
+    def known(
+        self, column: str, values: pd.Series, known: Callable[[pd.Series], pd.Series], what: str
+    ) -> None:
+        present = values != ""
+        unknown = present & ~known(values)
+        self.flag(unknown, column, lambda v: f"unknown {what} {v.strip()!r}")
+
+    def duplicates(self, column: str, values: pd.Series, seen: set[str]) -> None:
+        """Flag ids repeated inside the file (``seen`` carries ids from earlier chunks)."""
+        dup_here = values.duplicated(keep="first") & (values != "")
+        dup_before = values.isin(seen) & (values != "")
+        self.flag(dup_here | dup_before, column, lambda v: f"duplicate id {v.strip()!r} in this file")
+        seen.update(values[values != ""].tolist())
+
+    def result(self, rows: pd.DataFrame) -> Checked:
+        rows = rows.assign(line_no=self.lines)[~self.bad]
+        return Checked(rows=rows, errors=sorted(self.errors))
+
+
+def validate_users(frame: pd.DataFrame, first_line: int, seen: set[str]) -> Checked:
+    c = _Collector("users.csv", frame, first_line)
+    email = c.email("email", required=True)
+    c.duplicates("email", email, seen)
+    role = c.choice("role", ROLES)
+    manager = c.email("manager_email")
+    capacity = c.number("capacity", required=False, integer=True, label="whole number")
+    rows = pd.DataFrame(
+        {"email": email, "name": c.text("name"), "role": role, "manager_email": manager, "capacity": capacity}
+    )
+    return c.result(rows)
+
+
+def validate_accounts(
+    frame: pd.DataFrame, first_line: int, seen: set[str], known_user: Callable[[pd.Series], pd.Series]
+) -> Checked:
+    c = _Collector("accounts.csv", frame, first_line)
+    account_id = c.required("account_id")
+    c.duplicates("account_id", account_id, seen)
+    name = c.required("name")
+    segment = c.choice("segment", SEGMENTS)
+    plan_tier = c.choice("plan_tier", PLAN_TIERS)
+    arr = c.number("contract_arr", maximum=MAX_MONEY, label="money amount")
+    since = c.date("customer_since")
+    renewal = c.date("renewal_date", required=False)
+    seats = c.number("seats_licensed", required=False, integer=True, label="whole number")
+    api_limit = c.number("api_limit_30d", required=False, integer=True, label="whole number")
+    health = c.number("health_score", required=False, integer=True, maximum=100, label="whole number")
+    status = c.choice("status", ACCOUNT_STATUSES)
+    ae = c.email("ae_email")
+    csm = c.email("csm_email")
+    c.known("ae_email", ae, known_user, "user (import users.csv first)")
+    c.known("csm_email", csm, known_user, "user (import users.csv first)")
+    modules = c.text("owned_modules").map(lambda s: sorted({m.strip() for m in s.split(";") if m.strip()}))
+    rows = pd.DataFrame(
+        {
+            "account_id": account_id,
+            "name": name,
+            "segment": segment,
+            "plan_tier": plan_tier,
+            "contract_arr": arr,
+            "customer_since": since,
+            "renewal_date": renewal,
+            "seats_licensed": seats.fillna(0),
+            "api_limit_30d": api_limit.fillna(0),
+            "owned_modules": modules,
+            "health_score": health,
+            "status": status,
+            "ae_email": ae,
+            "csm_email": csm,
+        }
+    )
+    return c.result(rows)
+
+
+def wide_to_long(frame: pd.DataFrame) -> pd.DataFrame:
+    """Turn a wide usage chunk (account_id, date, one column per metric) into long rows.
+
+    Empty cells are skipped; the row's line number is kept in ``_src`` for error messages.
+    """
+    frame = frame.assign(_src=np.arange(len(frame)))
+    metric_cols = [c for c in frame.columns if c not in ("account_id", "date", "_src")]
+    long = frame.melt(id_vars=["account_id", "date", "_src"], value_vars=metric_cols, var_name="metric")
+    long = long[long["value"].fillna("").astype(str).str.strip() != ""]
+    return long.sort_values(["_src", "metric"], kind="stable").reset_index(drop=True)
+
+
+def validate_usage(
+    frame: pd.DataFrame, first_line: int, account_pk: Callable[[pd.Series], pd.Series], *, wide: bool = False
+) -> Checked:
+    """Validate long usage rows; ``account_pk`` maps account ids to internal ids (NaN when unknown)."""
+    if wide:
+        src = frame
+        frame = wide_to_long(src)
+        lines = first_line + frame.pop("_src").to_numpy()
+        c = _Collector("usage.csv", frame, first_line)
+        c.lines = lines
+    else:
+        c = _Collector("usage.csv", frame, first_line)
+    account_id = c.required("account_id")
+    pk = account_pk(account_id)
+    c.flag((account_id != "") & pk.isna(), "account_id", lambda v: f"usage for unknown account {v.strip()!r}")
+    date = c.date("date")
+    metric = c.required("metric")
+    value = c.number("value", label="number")
+    rows = pd.DataFrame({"account": pk, "date": date, "metric": metric, "value": value})
+    return c.result(rows)
+
+
+def validate_activities(
+    frame: pd.DataFrame,
+    first_line: int,
+    seen: set[str],
+    account_known: Callable[[pd.Series], pd.Series],
+) -> Checked:
+    c = _Collector("activities.csv", frame, first_line)
+    activity_id = c.required("activity_id")
+    c.duplicates("activity_id", activity_id, seen)
+    account_id = c.required("account_id")
+    c.known("account_id", account_id, account_known, "account")
+    occurred = c.date("occurred_at", with_time=True)
+    kind = c.choice("type", ACTIVITY_TYPES)
+    actor = c.email("actor_email")
+    commercial_raw = c.text("commercial").str.lower()
+    c.flag(
+        (commercial_raw != "") & ~commercial_raw.isin(list(BOOLEANS)),
+        "commercial",
+        lambda v: f"unknown value {v.strip()!r}; expected true or false",
+    )
+    rows = pd.DataFrame(
+        {
+            "activity_id": activity_id,
+            "account_id": account_id,
+            "occurred_at": occurred,
+            "type": kind,
+            "actor_email": actor,
+            "commercial": commercial_raw.map(BOOLEANS).fillna(False).astype(bool),
+        }
+    )
+    return c.result(rows)
+
+
+def validate_expansions(
+    frame: pd.DataFrame,
+    first_line: int,
+    seen: set[str],
+    account_known: Callable[[pd.Series], pd.Series],
+) -> Checked:
+    c = _Collector("expansions.csv", frame, first_line)
+    opportunity_id = c.required("opportunity_id")
+    c.duplicates("opportunity_id", opportunity_id, seen)
+    account_id = c.required("account_id")
+    c.known("account_id", account_id, account_known, "account")
+    created = c.date("created_date")
+    closed = c.date("closed_date", required=False)
+    status = c.choice("status", EXPANSION_STATUSES)
+    arr = c.number("expansion_arr", maximum=MAX_MONEY, label="money amount")
+    kind = c.choice("expansion_type", EXPANSION_TYPES)
+    at_close = c.number("contract_arr_at_close", maximum=MAX_MONEY, label="money amount")
+    closed_before = (closed.notna() & created.notna() & (closed < created)).to_numpy()
+    c.flag(closed_before, "closed_date", "closed_date is before created_date")
+    rows = pd.DataFrame(
+        {
+            "opportunity_id": opportunity_id,
+            "account_id": account_id,
+            "created_date": created,
+            "closed_date": closed,
+            "status": status,
+            "expansion_arr": arr,
+            "expansion_type": kind,
+            "contract_arr_at_close": at_close,
+        }
+    )
+    return c.result(rows)

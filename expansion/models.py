@@ -1,0 +1,293 @@
+"""Core domain: people and roles, accounts, usage snapshots, activities, historical expansions,
+EQL records and the split-credit log. Schema and constraints only; behaviour lives in services."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+
+
+class Role(models.TextChoices):
+    AE = "AE", "Account Executive"
+    CSM = "CSM", "Customer Success Manager"
+    MANAGER = "Manager", "Manager"
+    REVOPS = "RevOps", "RevOps"
+    FINANCE = "Finance", "Finance"
+
+
+class User(AbstractUser):
+    """A person who works EQLs or reads reports. Login is the email address."""
+
+    email = models.EmailField("email address", unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    role = models.CharField(max_length=16, choices=Role.choices, blank=True, db_index=True)
+    manager = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
+    )
+    capacity = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Maximum open EQLs this person can hold; empty = unlimited."
+    )
+
+    class Meta:
+        ordering = ["name", "email"]
+
+    def __str__(self) -> str:
+        return self.name or self.email or self.username
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
+
+class Segment(models.TextChoices):
+    SMB = "SMB", "SMB"
+    MIDMARKET = "MidMarket", "Mid-market"
+    ENTERPRISE = "Enterprise", "Enterprise"
+
+
+class PlanTier(models.TextChoices):
+    STARTER = "Starter", "Starter"
+    PROFESSIONAL = "Professional", "Professional"
+    BUSINESS = "Business", "Business"
+    ENTERPRISE = "Enterprise", "Enterprise"
+
+
+class AccountStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    CHURNED = "churned", "Churned"
+
+
+class Account(models.Model):
+    account_id = models.CharField("account id", max_length=64, unique=True)
+    name = models.CharField(max_length=255)
+    segment = models.CharField(max_length=16, choices=Segment.choices, db_index=True)
+    plan_tier = models.CharField(max_length=16, choices=PlanTier.choices)
+    contract_arr = models.DecimalField(max_digits=14, decimal_places=2)
+    customer_since = models.DateField()
+    renewal_date = models.DateField(null=True, blank=True)
+    seats_licensed = models.PositiveIntegerField(default=0)
+    api_limit_30d = models.PositiveBigIntegerField(default=0)
+    owned_modules = models.JSONField(default=list, blank=True)
+    health_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=AccountStatus.choices, default=AccountStatus.ACTIVE)
+    ae = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="ae_accounts")
+    csm = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="csm_accounts"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(contract_arr__gte=0), name="account_arr_non_negative"),
+            models.CheckConstraint(
+                condition=Q(health_score__isnull=True) | Q(health_score__lte=100), name="account_health_0_100"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.account_id})"
+
+
+class Metric(models.Model):
+    """A usage metric name. Snapshots refer to it by a small integer to keep 28M rows compact."""
+
+    name = models.CharField(max_length=120, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class UsageSnapshot(models.Model):
+    """One metric value for one account on one day (long format, as the warehouse exports it)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="snapshots", db_index=False)
+    metric = models.ForeignKey(Metric, on_delete=models.PROTECT, db_index=False)
+    date = models.DateField()
+    value = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "metric", "date"], name="snapshot_unique_account_metric_day"
+            )
+        ]
+        # The scoring pass reads "the last N days for every account": a date-leading index.
+        indexes = [models.Index(fields=["date", "metric"], name="snapshot_date_metric")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.metric_id} {self.date}={self.value}"
+
+
+class ActivityType(models.TextChoices):
+    CALL = "call", "Call"
+    EMAIL = "email", "Email"
+    MEETING = "meeting", "Meeting"
+    PROPOSAL = "proposal", "Proposal"
+    QBR = "qbr", "QBR"
+    NOTE = "note", "Note"
+    EQL_EVENT = "eql_event", "EQL event"
+
+
+#: Activity types that count as a commercial conversation in the coverage diagnostic.
+COMMERCIAL_ACTIVITY_TYPES = ("call", "email", "meeting", "proposal")
+
+
+class Activity(models.Model):
+    """Something that happened on an account: imported from the CRM, or an EQL lifecycle event."""
+
+    activity_id = models.CharField(max_length=64, unique=True)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="activities")
+    occurred_at = models.DateTimeField(db_index=True)
+    type = models.CharField(max_length=16, choices=ActivityType.choices)
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
+    )
+    actor_email = models.EmailField(blank=True)
+    commercial = models.BooleanField(default=False)
+    eql = models.ForeignKey("EQL", null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    event = models.CharField(max_length=24, blank=True, help_text="Lifecycle event, for EQL events.")
+    reason = models.CharField(max_length=64, blank=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    note = models.TextField(blank=True)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name_plural = "activities"
+        indexes = [models.Index(fields=["account", "occurred_at"], name="activity_account_time")]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()} on {self.account_id} at {self.occurred_at:%Y-%m-%d}"
+
+
+class ExpansionStatus(models.TextChoices):
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+    OPEN = "open", "Open"
+
+
+class ExpansionType(models.TextChoices):
+    SEATS = "seats", "Seats"
+    TIER = "tier", "Tier"
+    MODULE = "module", "Module"
+
+
+class Expansion(models.Model):
+    """A historical expansion deal from the CRM (used to calibrate uplifts and score backtests)."""
+
+    opportunity_id = models.CharField(max_length=64, unique=True)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="expansions")
+    created_date = models.DateField()
+    closed_date = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=8, choices=ExpansionStatus.choices)
+    expansion_arr = models.DecimalField(max_digits=14, decimal_places=2)
+    expansion_type = models.CharField(max_length=8, choices=ExpansionType.choices)
+    contract_arr_at_close = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        ordering = ["-created_date"]
+        indexes = [models.Index(fields=["status", "expansion_type"], name="expansion_status_type")]
+
+    def __str__(self) -> str:
+        return f"{self.opportunity_id} {self.status} {self.expansion_arr}"
+
+
+class EQLStatus(models.TextChoices):
+    NEW = "new", "New"
+    CONTACTED = "contacted", "Contacted"
+    CALL_BOOKED = "call_booked", "Call booked"
+    PROPOSAL_SENT = "proposal_sent", "Proposal sent"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+    DECLINED = "declined", "Declined"
+
+
+OPEN_STATUSES = (EQLStatus.NEW, EQLStatus.CONTACTED, EQLStatus.CALL_BOOKED, EQLStatus.PROPOSAL_SENT)
+CLOSED_STATUSES = (EQLStatus.WON, EQLStatus.LOST, EQLStatus.DECLINED)
+
+
+class Route(models.TextChoices):
+    AE = "ae", "AE-led"
+    CSM = "csm", "CSM-led"
+    SELF_SERVE = "self_serve", "Self-serve"
+    CSM_REVIEW = "csm_review", "CSM review"
+
+
+class ReviewState(models.TextChoices):
+    NONE = "", "No review window"
+    PENDING = "pending", "In CSM review"
+    RELEASED = "released", "Released by CSM"
+    EXPIRED = "expired", "Review window ended"
+    HELD = "held", "Held by CSM"
+    ESCALATED = "escalated", "Hold escalated"
+
+
+class EQL(models.Model):
+    """An Expansion Qualified Lead: one commercial gap on one account, with the evaluation behind it."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="eqls")
+    status = models.CharField(max_length=16, choices=EQLStatus.choices, default=EQLStatus.NEW, db_index=True)
+    score = models.PositiveSmallIntegerField(default=0)
+    primary_signal = models.CharField(max_length=64, blank=True)
+    expansion_type = models.CharField(max_length=8, blank=True)
+    target = models.CharField(max_length=64, blank=True, help_text="Module or tier the EQL points at.")
+    triggered_signals = models.JSONField(default=list, blank=True)
+    evaluation = models.JSONField(default=dict, blank=True, help_text="The evaluation that made this EQL.")
+    route = models.CharField(max_length=16, choices=Route.choices)
+    owner = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_eqls"
+    )
+    csm = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="csm_eqls")
+    unassigned = models.BooleanField(default=False, help_text="Nobody had capacity when it was routed.")
+    csm_involvement_required = models.BooleanField(default=False)
+    self_serve_gate = models.BooleanField(default=False)
+    contract_arr = models.DecimalField(max_digits=14, decimal_places=2)
+    estimated_expansion_arr = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    estimate_source = models.CharField(max_length=16, blank=True)
+    opening_angle = models.TextField(blank=True)
+    discovery_questions = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+    updated_at = models.DateTimeField(db_index=True)
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    sla_deadline = models.DateTimeField(null=True, blank=True)
+    sla_breached = models.BooleanField(default=False)
+    first_contact_at = models.DateTimeField(null=True, blank=True)
+    review_window_ends_at = models.DateTimeField(null=True, blank=True)
+    review_state = models.CharField(max_length=16, choices=ReviewState.choices, blank=True, default="")
+    hold_note = models.TextField(blank=True)
+    held_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    close_reason = models.CharField(max_length=64, blank=True)
+    won_arr = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    config_version = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "EQL"
+        verbose_name_plural = "EQLs"
+        ordering = ["-score", "sla_deadline"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=Q(status__in=["new", "contacted", "call_booked", "proposal_sent"]),
+                name="one_open_eql_per_account",
+                violation_error_message="This account already has an open EQL.",
+            ),
+            models.CheckConstraint(condition=Q(score__lte=100), name="eql_score_0_100"),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "status"], name="eql_owner_status"),
+            models.Index(fields=["account", "closed_at"], name="eql_account_closed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"EQL {self.pk} {self.account_id} {self.status}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES

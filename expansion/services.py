@@ -1,0 +1,486 @@
+"""Write-side services for the core domain: the warehouse import and user roles."""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import IO
+
+import pandas as pd
+from django.contrib.auth.models import Group
+from django.db import connection, transaction
+
+from expansion import importing
+from expansion.importing import RowError
+from expansion.models import Account, Activity, Expansion, Metric, Role, User
+
+logger = logging.getLogger(__name__)
+
+#: Rows validated and written per step; bounds memory whatever the file size.
+CHUNK_ROWS = 100_000
+SNAPSHOT_TABLE = "expansion_usagesnapshot"
+
+
+@dataclass
+class FileResult:
+    name: str
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return {"rows": self.rows, "created": self.created, "updated": self.updated}
+
+
+class ImportRejected(Exception):
+    """A file had invalid rows; nothing from it was written."""
+
+    def __init__(self, name: str, errors: list[RowError] | list[str]):
+        self.name = name
+        self.errors = [str(e) for e in errors]
+        super().__init__(
+            f"{name} rejected: {len(self.errors)} problem(s); nothing from this file was written"
+        )
+
+
+@dataclass
+class Progress:
+    """Reports how far through a file the import is (a terminal prints it, a task stores it)."""
+
+    callback: Callable[[str, int, int, int], None] | None = None
+    total_bytes: int = 0
+    rows: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    def update(self, name: str, rows: int, bytes_read: int) -> None:
+        self.rows = rows
+        if self.callback:
+            self.callback(name, rows, bytes_read, self.total_bytes)
+
+
+def _money(value: float) -> Decimal:
+    return Decimal(str(round(float(value), 2))).quantize(Decimal("0.01"))
+
+
+def _opt_date(value):
+    return None if pd.isna(value) else value.date()
+
+
+def _read_chunks(stream: IO[bytes], name: str) -> Iterable[tuple[pd.DataFrame, int]]:
+    try:
+        reader = pd.read_csv(
+            stream,
+            dtype=str,
+            keep_default_na=False,
+            chunksize=CHUNK_ROWS,
+            encoding="utf-8-sig",
+            skipinitialspace=True,
+        )
+        first_line = importing.FIRST_DATA_LINE
+        for chunk in reader:
+            chunk.columns = [str(c).strip() for c in chunk.columns]
+            yield chunk, first_line
+            first_line += len(chunk)
+    except UnicodeDecodeError as exc:
+        raise ImportRejected(
+            name, [f"{name}: file: not UTF-8 text ({exc.reason}); export it as UTF-8 CSV"]
+        ) from exc
+    except pd.errors.EmptyDataError as exc:
+        raise ImportRejected(name, [f"{name}:1: header: the file is empty; expected a header row"]) from exc
+    except pd.errors.ParserError as exc:
+        raise ImportRejected(name, [f"{name}: file: not a readable CSV ({exc})"]) from exc
+
+
+def _assign_role_group(user: User) -> None:
+    if user.role:
+        group, _ = Group.objects.get_or_create(name=user.role)
+        user.groups.set([group])
+
+
+def _upsert(model, key: str, records: list[dict]) -> tuple[int, int]:
+    """Create new records and update changed ones; unchanged rows are not written at all."""
+    existing = model.objects.in_bulk([r[key] for r in records], field_name=key)
+    to_create, to_update, changed_fields = [], [], set()
+    for record in records:
+        obj = existing.get(record[key])
+        if obj is None:
+            to_create.append(model(**record))
+            continue
+        diff = [f for f, v in record.items() if getattr(obj, f) != v]
+        if diff:
+            for f in diff:
+                setattr(obj, f, record[f])
+            changed_fields.update(diff)
+            to_update.append(obj)
+    model.objects.bulk_create(to_create, batch_size=2000)
+    if to_update:
+        model.objects.bulk_update(to_update, sorted(changed_fields), batch_size=2000)
+    return len(to_create), len(to_update)
+
+
+class _FileImporter:
+    name = ""
+
+    def __init__(self, progress: Progress):
+        self.progress = progress
+        self.errors: list[RowError] = []
+        self.result = FileResult(self.name)
+
+    def run(self, stream: IO[bytes]) -> FileResult:
+        started = time.monotonic()
+        header_checked = False
+        for chunk, first_line in _read_chunks(stream, self.name):
+            if not header_checked:
+                try:
+                    self.layout = importing.check_header(self.name, chunk.columns)
+                except importing.HeaderError as exc:
+                    raise ImportRejected(self.name, [str(exc)]) from exc
+                header_checked = True
+            checked = self.validate(chunk, first_line)
+            self.errors.extend(checked.errors)
+            self.result.rows += len(chunk)
+            if not self.errors:
+                self.write(checked.rows)
+            self.progress.update(self.name, self.result.rows, _tell(stream))
+        if not header_checked:
+            raise ImportRejected(
+                self.name, [f"{self.name}:1: header: the file is empty; expected a header row"]
+            )
+        self.finish()
+        if self.errors:
+            raise ImportRejected(self.name, sorted(self.errors))
+        self.result.seconds = time.monotonic() - started
+        return self.result
+
+    def validate(self, chunk: pd.DataFrame, first_line: int) -> importing.Checked:
+        raise NotImplementedError
+
+    def write(self, rows: pd.DataFrame) -> None:
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        """Work that needs the whole file (cross-row checks, final merge)."""
+
+    def add(self, created: int, updated: int) -> None:
+        self.result.created += created
+        self.result.updated += updated
+
+
+def _tell(stream) -> int:
+    try:
+        return stream.tell()
+    except (OSError, ValueError):
+        return 0
+
+
+def _known_users() -> Callable[[pd.Series], pd.Series]:
+    emails = set(User.objects.values_list("email", flat=True))
+    return lambda s: s.isin(emails)
+
+
+def _known_accounts() -> Callable[[pd.Series], pd.Series]:
+    ids = set(Account.objects.values_list("account_id", flat=True))
+    return lambda s: s.isin(ids)
+
+
+class UsersImporter(_FileImporter):
+    name = "users.csv"
+
+    def __init__(self, progress):
+        super().__init__(progress)
+        self.seen: set[str] = set()
+        self.managers: dict[str, str] = {}
+
+    def validate(self, chunk, first_line):
+        return importing.validate_users(chunk, first_line, self.seen)
+
+    def write(self, rows):
+        records = []
+        for r in rows.itertuples(index=False):
+            records.append(
+                {
+                    "email": r.email,
+                    "username": r.email,
+                    "name": r.name,
+                    "role": r.role,
+                    "capacity": None if pd.isna(r.capacity) else int(r.capacity),
+                }
+            )
+            self.managers[r.email] = (r.manager_email, int(r.line_no))
+        self.add(*_upsert(User, "email", records))
+
+    def finish(self):
+        if self.errors:
+            return
+        users = {
+            u.email: u
+            for u in User.objects.filter(email__in=[*self.managers, *(m for m, _ in self.managers.values())])
+        }
+        for manager_email, line in self.managers.values():
+            if manager_email and manager_email not in users:
+                self.errors.append(
+                    RowError(self.name, line, "manager_email", f"unknown user {manager_email!r}")
+                )
+        if self.errors:
+            return
+        changed = []
+        for email, (manager_email, _line) in self.managers.items():
+            user = users[email]
+            manager_id = users[manager_email].pk if manager_email else None
+            if user.manager_id != manager_id:
+                user.manager_id = manager_id
+                changed.append(user)
+            if user.role and not user.groups.filter(name=user.role).exists():
+                _assign_role_group(user)
+        User.objects.bulk_update(changed, ["manager"])
+
+
+class AccountsImporter(_FileImporter):
+    name = "accounts.csv"
+
+    def __init__(self, progress):
+        super().__init__(progress)
+        self.seen: set[str] = set()
+        self.known_user = _known_users()
+        self.user_ids = dict(User.objects.values_list("email", "pk"))
+
+    def validate(self, chunk, first_line):
+        return importing.validate_accounts(chunk, first_line, self.seen, self.known_user)
+
+    def write(self, rows):
+        records = [
+            {
+                "account_id": r.account_id,
+                "name": r.name,
+                "segment": r.segment,
+                "plan_tier": r.plan_tier,
+                "contract_arr": _money(r.contract_arr),
+                "customer_since": r.customer_since.date(),
+                "renewal_date": _opt_date(r.renewal_date),
+                "seats_licensed": int(r.seats_licensed),
+                "api_limit_30d": int(r.api_limit_30d),
+                "owned_modules": list(r.owned_modules),
+                "health_score": None if pd.isna(r.health_score) else int(r.health_score),
+                "status": r.status,
+                "ae_id": self.user_ids.get(r.ae_email),
+                "csm_id": self.user_ids.get(r.csm_email),
+            }
+            for r in rows.itertuples(index=False)
+        ]
+        self.add(*_upsert(Account, "account_id", records))
+
+
+class UsageImporter(_FileImporter):
+    """Usage snapshots: staged in a temporary table, then merged with one set-based upsert."""
+
+    name = "usage.csv"
+
+    def __init__(self, progress):
+        super().__init__(progress)
+        pk_by_id = pd.Series(dict(Account.objects.values_list("account_id", "pk")), dtype="float64")
+        self.account_pk = lambda s: s.map(pk_by_id)
+        self.metric_ids = dict(Metric.objects.values_list("name", "pk"))
+        self.vendor = connection.vendor
+        with connection.cursor() as cur:
+            cur.execute("DROP TABLE IF EXISTS import_usage")
+            if self.vendor == "postgresql":
+                cur.execute(
+                    "CREATE TEMP TABLE import_usage (account_id bigint, metric_id bigint, date date, "
+                    "value double precision, line integer) ON COMMIT DROP"
+                )
+            else:
+                cur.execute(
+                    "CREATE TEMP TABLE import_usage (account_id INTEGER, metric_id INTEGER, date TEXT, "
+                    "value REAL, line INTEGER)"
+                )
+
+    def validate(self, chunk, first_line):
+        return importing.validate_usage(chunk, first_line, self.account_pk, wide=self.layout == "wide")
+
+    def write(self, rows):
+        if rows.empty:
+            return
+        for name in rows["metric"].unique():
+            if name not in self.metric_ids:
+                self.metric_ids[name] = Metric.objects.get_or_create(name=name)[0].pk
+        staged = pd.DataFrame(
+            {
+                "account_id": rows["account"].astype("int64"),
+                "metric_id": rows["metric"].map(self.metric_ids).astype("int64"),
+                "date": rows["date"].dt.strftime("%Y-%m-%d"),
+                "value": rows["value"].astype("float64"),
+                "line": rows["line_no"].astype("int64"),
+            }
+        )
+        with connection.cursor() as cur:
+            if self.vendor == "postgresql":
+                buf = io.StringIO()
+                staged.to_csv(buf, index=False, header=False)
+                with cur.cursor.copy("COPY import_usage FROM STDIN WITH (FORMAT csv)") as copy:
+                    copy.write(buf.getvalue())
+            else:
+                cur.executemany(
+                    "INSERT INTO import_usage VALUES (%s, %s, %s, %s, %s)",
+                    list(staged.itertuples(index=False, name=None)),
+                )
+
+    def finish(self):
+        with connection.cursor() as cur:
+            if not self.errors:
+                cur.execute("CREATE INDEX import_usage_key ON import_usage (account_id, metric_id, date)")
+                self._report_duplicates(cur)
+            if not self.errors:
+                self._merge(cur)
+            if self.vendor != "postgresql":
+                cur.execute("DROP TABLE IF EXISTS import_usage")
+
+    def _report_duplicates(self, cur) -> None:
+        cur.execute(
+            "SELECT s.line, d.first_line FROM import_usage s JOIN ("
+            " SELECT account_id, metric_id, date, MIN(line) AS first_line FROM import_usage"
+            " GROUP BY account_id, metric_id, date HAVING COUNT(*) > 1) d"
+            " ON s.account_id = d.account_id AND s.metric_id = d.metric_id AND s.date = d.date"
+            " WHERE s.line <> d.first_line ORDER BY s.line"
+        )
+        for line, first in cur.fetchall():
+            self.errors.append(
+                RowError(
+                    self.name, int(line), "date", f"duplicate account_id/date/metric (first on line {first})"
+                )
+            )
+
+    def _merge(self, cur) -> None:
+        join = (
+            f" FROM import_usage s LEFT JOIN {SNAPSHOT_TABLE} t ON t.account_id = s.account_id"
+            " AND t.metric_id = s.metric_id AND t.date = s.date"
+        )
+        cur.execute(
+            "SELECT COUNT(*) FILTER (WHERE t.id IS NULL), COUNT(*) FILTER (WHERE t.value <> s.value)" + join
+        )
+        created, updated = cur.fetchone()
+        cur.execute(
+            f"INSERT INTO {SNAPSHOT_TABLE} (account_id, metric_id, date, value)"
+            " SELECT account_id, metric_id, date, value FROM import_usage WHERE true"
+            " ON CONFLICT (account_id, metric_id, date) DO UPDATE SET value = excluded.value"
+            f" WHERE {SNAPSHOT_TABLE}.value <> excluded.value"
+        )
+        self.add(int(created or 0), int(updated or 0))
+
+
+class ActivitiesImporter(_FileImporter):
+    name = "activities.csv"
+
+    def __init__(self, progress):
+        super().__init__(progress)
+        self.seen: set[str] = set()
+        self.account_pks = dict(Account.objects.values_list("account_id", "pk"))
+        self.account_known = lambda s: s.isin(self.account_pks.keys())
+        self.user_ids = dict(User.objects.values_list("email", "pk"))
+
+    def validate(self, chunk, first_line):
+        return importing.validate_activities(chunk, first_line, self.seen, self.account_known)
+
+    def write(self, rows):
+        records = [
+            {
+                "activity_id": r.activity_id,
+                "account_id": self.account_pks[r.account_id],
+                "occurred_at": r.occurred_at.to_pydatetime(),
+                "type": r.type,
+                "actor_id": self.user_ids.get(r.actor_email),
+                "actor_email": r.actor_email,
+                "commercial": bool(r.commercial),
+            }
+            for r in rows.itertuples(index=False)
+        ]
+        self.add(*_upsert(Activity, "activity_id", records))
+
+
+class ExpansionsImporter(_FileImporter):
+    name = "expansions.csv"
+
+    def __init__(self, progress):
+        super().__init__(progress)
+        self.seen: set[str] = set()
+        self.account_pks = dict(Account.objects.values_list("account_id", "pk"))
+        self.account_known = lambda s: s.isin(self.account_pks.keys())
+
+    def validate(self, chunk, first_line):
+        return importing.validate_expansions(chunk, first_line, self.seen, self.account_known)
+
+    def write(self, rows):
+        records = [
+            {
+                "opportunity_id": r.opportunity_id,
+                "account_id": self.account_pks[r.account_id],
+                "created_date": r.created_date.date(),
+                "closed_date": _opt_date(r.closed_date),
+                "status": r.status,
+                "expansion_arr": _money(r.expansion_arr),
+                "expansion_type": r.expansion_type,
+                "contract_arr_at_close": _money(r.contract_arr_at_close),
+            }
+            for r in rows.itertuples(index=False)
+        ]
+        self.add(*_upsert(Expansion, "opportunity_id", records))
+
+
+IMPORTERS: dict[str, type[_FileImporter]] = {
+    cls.name: cls
+    for cls in (UsersImporter, AccountsImporter, UsageImporter, ActivitiesImporter, ExpansionsImporter)
+}
+
+
+def import_file(*, name: str, stream: IO[bytes], progress: Progress | None = None) -> FileResult:
+    """Load one export file in one transaction; any invalid row rejects the whole file (ImportRejected)."""
+    if name not in IMPORTERS:
+        raise ImportRejected(
+            name, [f"{name}: file: unknown file; expected one of {', '.join(importing.FILE_ORDER)}"]
+        )
+    progress = progress or Progress()
+    with transaction.atomic():
+        result = IMPORTERS[name](progress).run(stream)
+    logger.info(
+        "import file=%s rows=%d created=%d updated=%d seconds=%.2f",
+        name,
+        result.rows,
+        result.created,
+        result.updated,
+        result.seconds,
+    )
+    return result
+
+
+def import_directory(
+    *, directory: Path, progress_callback: Callable[[str, int, int, int], None] | None = None
+) -> tuple[dict[str, FileResult], list[ImportRejected]]:
+    """Load every export file present in ``directory``, in dependency order, each in its own transaction."""
+    results: dict[str, FileResult] = {}
+    rejected: list[ImportRejected] = []
+    for name in importing.FILE_ORDER:
+        path = directory / name
+        if not path.exists():
+            continue
+        progress = Progress(callback=progress_callback, total_bytes=path.stat().st_size)
+        try:
+            with path.open("rb") as stream:
+                results[name] = import_file(name=name, stream=stream, progress=progress)
+        except ImportRejected as exc:
+            rejected.append(exc)
+    return results, rejected
+
+
+def user_set_role(*, user: User, role: str) -> User:
+    """Set a person's role and the matching permission group."""
+    if role not in Role.values:
+        raise ValueError(f"unknown role {role!r}")
+    user.role = role
+    user.save(update_fields=["role"])
+    _assign_role_group(user)
+    return user

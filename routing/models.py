@@ -1,0 +1,150 @@
+"""Routing rules, reason codes, notifications and outbound webhooks."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from expansion.models import EQL, Route
+
+
+class RoutingRule(models.Model):
+    """Ordered rule; the first whose every set condition matches decides the route."""
+
+    class Comparison(models.TextChoices):
+        ANY = "", "—"
+        GTE = "gte", "≥"
+        LT = "lt", "<"
+
+    name = models.CharField(max_length=120)
+    order = models.PositiveSmallIntegerField(default=0)
+    active = models.BooleanField(default=True)
+    when_watch_only = models.BooleanField(null=True, blank=True, help_text="Only watch signals fired.")
+    when_self_serve_gate = models.BooleanField(null=True, blank=True, help_text="A self-serve gate applied.")
+    when_expansion_type = models.CharField(max_length=8, blank=True)
+    when_priority = models.CharField(max_length=8, blank=True)
+    when_segment = models.CharField(max_length=16, blank=True)
+    when_plan_tier = models.CharField(max_length=16, blank=True)
+    estimate_comparison = models.CharField(max_length=4, choices=Comparison.choices, blank=True)
+    estimate_value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    route = models.CharField(max_length=16, choices=Route.choices)
+    csm_involvement_required = models.BooleanField(default=False)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order}. {self.name}"
+
+
+class ReasonCode(models.Model):
+    class Kind(models.TextChoices):
+        DECLINED = "declined", "Declined"
+        LOST = "lost", "Lost"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    code = models.SlugField(max_length=64)
+    label = models.CharField(max_length=120)
+    active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["kind", "code"]
+        constraints = [models.UniqueConstraint(fields=["kind", "code"], name="reason_code_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.label}"
+
+
+class Notification(models.Model):
+    """An in-app notification; email and Slack deliveries hang off it."""
+
+    class Kind(models.TextChoices):
+        NEW_EQL = "new_eql", "New EQL"
+        EQL_CHANGED = "eql_changed", "EQL changed"
+        HOLD = "hold", "CSM hold"
+        RELEASE = "release", "CSM release"
+        SLA_WARNING = "sla_warning", "SLA warning"
+        ESCALATION = "escalation", "Hold escalated"
+        DIGEST = "digest", "Weekly digest"
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    eql = models.ForeignKey(
+        EQL, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    subject = models.CharField(max_length=255)
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["recipient", "read_at"], name="notification_unread")]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class Delivery(models.Model):
+    """One attempt-tracked delivery of a notification over one channel."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        SLACK = "slack", "Slack"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.status}"
+
+
+class WebhookEndpoint(models.Model):
+    name = models.CharField(max_length=120)
+    url = models.URLField()
+    secret = models.CharField(max_length=128, help_text="Shared secret for the X-EQL-Signature HMAC-SHA256.")
+    active = models.BooleanField(default=True)
+    max_attempts = models.PositiveSmallIntegerField(default=5)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WebhookDelivery(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    eql = models.ForeignKey(EQL, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    event = models.CharField(max_length=24)
+    payload = models.JSONField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.event} EQL {self.eql_id} -> {self.endpoint_id} ({self.status})"

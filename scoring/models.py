@@ -1,0 +1,203 @@
+"""Scoring configuration RevOps edits in admin (signals, gates, policy) and the record of passes.
+
+Every change keeps a history (django-simple-history): who changed what, when, from what to what.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from scoring import config as cfg
+
+
+class Priority(models.TextChoices):
+    HIGH = cfg.PRIORITY_HIGH, "High"
+    MEDIUM = cfg.PRIORITY_MEDIUM, "Medium"
+    WATCH = cfg.PRIORITY_WATCH, "Watch (CSM judgment only)"
+
+
+class Compare(models.TextChoices):
+    VALUE = cfg.COMPARE_VALUE, "Value (optionally ÷ denominator) vs threshold"
+    CHANGE = cfg.COMPARE_CHANGE, "Change vs value window_days ago"
+    RATIO = cfg.COMPARE_RATIO, "Multiple of value window_days ago"
+
+
+class Operator(models.TextChoices):
+    GTE = "gte", "≥"
+    GT = "gt", ">"
+    LTE = "lte", "≤"
+    LT = "lt", "<"
+    EQ = "eq", "="
+    NE = "ne", "≠"
+
+
+class ExpansionKind(models.TextChoices):
+    SEATS = cfg.EXPANSION_SEATS, "Seats"
+    TIER = cfg.EXPANSION_TIER, "Tier"
+    MODULE = cfg.EXPANSION_MODULE, "Module"
+    NONE = cfg.EXPANSION_NONE, "None (CSM judgment)"
+
+
+class DenominatorField(models.TextChoices):
+    NONE = "", "—"
+    SEATS = "seats_licensed", "seats_licensed"
+    API = "api_limit_30d", "api_limit_30d"
+    ARR = "contract_arr", "contract_arr"
+
+
+class SignalDefinition(models.Model):
+    key = models.SlugField(max_length=64, unique=True, help_text="Stable identifier used in EQL records.")
+    name = models.CharField(max_length=120)
+    active = models.BooleanField(default=True)
+    metric = models.CharField(
+        max_length=120,
+        help_text="Usage metric name. End with ':*' for a per-module family, e.g. gated_feature_views_14d:*",
+    )
+    compare = models.CharField(max_length=8, choices=Compare.choices, default=Compare.VALUE)
+    denominator_metric = models.CharField(max_length=120, blank=True, help_text="Divide by this metric.")
+    denominator_field = models.CharField(
+        max_length=32,
+        choices=DenominatorField.choices,
+        blank=True,
+        help_text="Or divide by an account field.",
+    )
+    operator = models.CharField(max_length=4, choices=Operator.choices, default=Operator.GTE)
+    threshold = models.FloatField()
+    window_days = models.PositiveSmallIntegerField(
+        default=0, help_text="For change/multiple signals: compare with the value this many days earlier."
+    )
+    persistence_days = models.PositiveSmallIntegerField(
+        default=1, help_text="The condition must hold on every one of the last N days (stops oscillation)."
+    )
+    points = models.PositiveSmallIntegerField(default=0, help_text="Score points when it fires (watch: 0).")
+    priority = models.CharField(max_length=8, choices=Priority.choices, default=Priority.MEDIUM)
+    expansion_type = models.CharField(max_length=8, choices=ExpansionKind.choices, blank=True)
+    target = models.CharField(
+        max_length=64, blank=True, help_text="Module or tier it points at; blank tier = next tier up."
+    )
+    default_uplift = models.FloatField(
+        default=0, help_text="Fraction of contract ARR used when fewer than 10 won expansions calibrate it."
+    )
+    hypothesis = models.TextField("commercial hypothesis", blank=True)
+    opening_angle = models.TextField(
+        blank=True, help_text="Placeholders: {account_name}, {seat_utilisation}, …"
+    )
+    discovery_questions = models.TextField(blank=True, help_text="One question per line.")
+    order = models.PositiveSmallIntegerField(default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order", "key"]
+        constraints = [
+            models.CheckConstraint(condition=Q(persistence_days__gte=1), name="signal_persistence_positive"),
+            models.CheckConstraint(
+                condition=Q(default_uplift__gte=0) & Q(default_uplift__lte=10), name="signal_uplift_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GateAction(models.TextChoices):
+    BLOCK = cfg.GATE_BLOCK, "Block (no EQL)"
+    SELF_SERVE = cfg.GATE_SELF_SERVE, "Self-serve path (never AE-led)"
+
+
+class Gate(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    order = models.PositiveSmallIntegerField(default=0)
+    active = models.BooleanField(default=True)
+    subject = models.CharField(
+        max_length=120,
+        help_text="Account field (status, segment, plan_tier, contract_arr, tenure_days, health_score, "
+        "seats_licensed, api_limit_30d) or a metric name (latest value).",
+    )
+    operator = models.CharField(max_length=4, choices=Operator.choices, default=Operator.GTE)
+    value = models.CharField(max_length=120)
+    action = models.CharField(max_length=16, choices=GateAction.choices, default=GateAction.BLOCK)
+    skip_if_missing = models.BooleanField(default=False, help_text="A missing value passes (e.g. health).")
+    segments = models.CharField(
+        max_length=120, blank=True, help_text="Only apply to these segments (';'-separated). Blank = all."
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EqlPolicy(models.Model):
+    """The single EQL policy. Edit the one row in admin."""
+
+    score_threshold = models.PositiveSmallIntegerField(default=60)
+    min_expansion_pct = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        default=0.15,
+        help_text="0.15 = estimate must be ≥ 15% of contract ARR.",
+    )
+    suppression_days = models.PositiveSmallIntegerField(default=30)
+    sla_hours_high = models.PositiveSmallIntegerField(default=24)
+    sla_hours_medium = models.PositiveSmallIntegerField(default=48)
+    sla_hours_csm = models.PositiveSmallIntegerField("SLA hours csm/self-serve", default=72)
+    review_window_hours = models.PositiveSmallIntegerField(default=24)
+    hold_escalation_hours = models.PositiveSmallIntegerField(default=48)
+    max_data_age_days = models.PositiveSmallIntegerField(
+        default=3, help_text="Signals do not fire on usage data older than this."
+    )
+    min_calibration_samples = models.PositiveSmallIntegerField(default=10)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "EQL policy"
+        verbose_name_plural = "EQL policy"
+        constraints = [
+            models.CheckConstraint(condition=Q(score_threshold__lte=100), name="policy_threshold_0_100"),
+            models.CheckConstraint(
+                condition=Q(min_expansion_pct__gte=0) & Q(min_expansion_pct__lte=10),
+                name="policy_floor_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return "EQL policy"
+
+
+class PassStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+
+
+class ScoringPass(models.Model):
+    """One run of the scoring pass: when, for which as_of, what it wrote, with which configuration."""
+
+    as_of = models.DateTimeField()
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=PassStatus.choices, default=PassStatus.RUNNING)
+    trigger = models.CharField(max_length=32, default="command")
+    config_version = models.PositiveIntegerField(default=0)
+    chunks = models.PositiveIntegerField(default=1)
+    accounts_scored = models.PositiveIntegerField(default=0)
+    eqls_created = models.PositiveIntegerField(default=0)
+    eqls_updated = models.PositiveIntegerField(default=0)
+    eqls_unchanged = models.PositiveIntegerField(default=0)
+    csm_reviews_created = models.PositiveIntegerField(default=0)
+    seconds = models.FloatField(default=0)
+    error = models.TextField(blank=True)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["-started_at"]
+        verbose_name_plural = "scoring passes"
+
+    def __str__(self) -> str:
+        return f"Pass {self.pk} as of {self.as_of:%Y-%m-%d %H:%M} ({self.status})"
