@@ -111,6 +111,8 @@ class _Collector:
         self.lines = np.arange(first_line, first_line + len(frame))
         self.bad = np.zeros(len(frame), dtype=bool)
         self.errors: list[RowError] = []
+        #: Per-row column names to report instead of a derived column (wide usage: the metric's column).
+        self.labels: dict[str, np.ndarray] = {}
 
     def flag(self, mask: pd.Series | np.ndarray, column: str, reason: str | Callable[[str], str]) -> None:
         mask = np.asarray(mask, dtype=bool)
@@ -118,9 +120,11 @@ class _Collector:
             return
         self.bad |= mask
         values = self.frame[column].to_numpy() if column in self.frame else None
+        labels = self.labels.get(column)
         for idx in np.flatnonzero(mask):
             text = reason(values[idx]) if callable(reason) else reason
-            self.errors.append(RowError(self.name, int(self.lines[idx]), column, text))
+            label = column if labels is None else str(labels[idx])
+            self.errors.append(RowError(self.name, int(self.lines[idx]), label, text))
 
     def text(self, column: str) -> pd.Series:
         if column not in self.frame:
@@ -293,6 +297,7 @@ def validate_usage(
         lines = first_line + frame.pop("_src").to_numpy()
         c = _Collector("usage.csv", frame, first_line)
         c.lines = lines
+        c.labels["value"] = frame["metric"].to_numpy()
     else:
         c = _Collector("usage.csv", frame, first_line)
     account_id = c.required("account_id")

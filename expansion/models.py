@@ -235,6 +235,7 @@ class EQL(models.Model):
     status = models.CharField(max_length=16, choices=EQLStatus.choices, default=EQLStatus.NEW, db_index=True)
     score = models.PositiveSmallIntegerField(default=0)
     primary_signal = models.CharField(max_length=64, blank=True)
+    priority = models.CharField(max_length=8, blank=True, help_text="Priority of the primary signal.")
     expansion_type = models.CharField(max_length=8, blank=True)
     target = models.CharField(max_length=64, blank=True, help_text="Module or tier the EQL points at.")
     triggered_signals = models.JSONField(default=list, blank=True)
@@ -266,6 +267,9 @@ class EQL(models.Model):
     close_reason = models.CharField(max_length=64, blank=True)
     won_arr = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     config_version = models.PositiveIntegerField(default=0)
+    last_pass = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Scoring pass that last wrote it."
+    )
 
     class Meta:
         verbose_name = "EQL"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ logger = logging.getLogger(__name__)
 #: Rows validated and written per step; bounds memory whatever the file size.
 CHUNK_ROWS = 100_000
 SNAPSHOT_TABLE = "expansion_usagesnapshot"
+#: pandas' message for a row with more fields than the header; "line" counts the header as line 1.
+_RAGGED_ROW = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
 
 @dataclass
@@ -94,7 +97,13 @@ def _read_chunks(stream: IO[bytes], name: str) -> Iterable[tuple[pd.DataFrame, i
     except pd.errors.EmptyDataError as exc:
         raise ImportRejected(name, [f"{name}:1: header: the file is empty; expected a header row"]) from exc
     except pd.errors.ParserError as exc:
-        raise ImportRejected(name, [f"{name}: file: not a readable CSV ({exc})"]) from exc
+        ragged = _RAGGED_ROW.search(str(exc))
+        if ragged:
+            expected, line, saw = ragged.groups()
+            raise ImportRejected(
+                name, [f"{name}:{line}: row: expected {expected} fields as in the header, saw {saw}"]
+            ) from exc
+        raise ImportRejected(name, [f"{name}: file: not a readable CSV ({str(exc).strip()})"]) from exc
 
 
 def _assign_role_group(user: User) -> None:
@@ -154,7 +163,8 @@ class _FileImporter:
             )
         self.finish()
         if self.errors:
-            raise ImportRejected(self.name, sorted(self.errors))
+            # set(): a wide usage row yields one long row per metric, so a bad account or date repeats.
+            raise ImportRejected(self.name, sorted(set(self.errors)))
         self.result.seconds = time.monotonic() - started
         return self.result
 

@@ -148,3 +148,13 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} EQL {self.eql_id} -> {self.endpoint_id} ({self.status})"
+
+
+class RoundRobinCursor(models.Model):
+    """The last person assigned per role; locked while a pass assigns owners (ties go round robin)."""
+
+    role = models.CharField(max_length=16, unique=True)
+    last_user_id = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.role}: {self.last_user_id}"

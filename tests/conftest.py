@@ -38,6 +38,16 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_worker)
 
 
+@pytest.fixture(autouse=True)
+def _celery_eager():
+    """Tasks run inline in tests unless a test starts a real worker (``celery_worker_process``)."""
+    from expansion.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "args": CHROMIUM_ARGS}
@@ -83,6 +93,7 @@ def celery_worker_process(transactional_db, tmp_path):
     )
     from expansion.celery import app
 
+    app.conf.task_always_eager = False
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if app.control.inspect(timeout=0.5).ping():

@@ -1,0 +1,135 @@
+"""Sending: email and Slack for notifications, HMAC-signed webhooks for CRMs; the review-window sweep."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import urllib.error
+import urllib.request
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from expansion.models import EQL, OPEN_STATUSES
+from routing.models import Delivery, Notification, WebhookDelivery
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+SIGNATURE_HEADER = "X-EQL-Signature"
+
+
+class DeliveryFailed(Exception):
+    def __init__(self, message: str, *, final: bool):
+        super().__init__(message)
+        self.final = final
+
+
+def backoff_seconds(retries: int) -> int:
+    """Exponential backoff: 30 s, 60 s, 120 s, ... capped at 30 minutes."""
+    return min(30 * 2**retries, 1800)
+
+
+def _post_json(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json", **headers})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return response.status
+
+
+def delivery_send(*, delivery_id: int) -> str:
+    """Send one notification delivery; record the attempt; raise DeliveryFailed to retry."""
+    with transaction.atomic():
+        d = Delivery.objects.select_for_update().select_related("notification__recipient").get(pk=delivery_id)
+        if d.status == Delivery.Status.SENT:
+            return "already sent"
+        d.attempts += 1
+        note: Notification = d.notification
+        try:
+            if d.channel == Delivery.Channel.EMAIL:
+                send_mail(note.subject, note.body, settings.DEFAULT_FROM_EMAIL, [note.recipient.email])
+            else:
+                text = f"*{note.subject}*\nfor {note.recipient.display_name}\n{note.body}"
+                _post_json(
+                    settings.SLACK_WEBHOOK_URL,
+                    json.dumps({"text": text}).encode(),
+                    {},
+                    settings.SLACK_TIMEOUT_SECONDS,
+                )
+        except (OSError, urllib.error.URLError, TimeoutError) as exc:
+            final = d.attempts >= MAX_ATTEMPTS
+            d.status = Delivery.Status.FAILED if final else Delivery.Status.PENDING
+            d.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            d.save(update_fields=["attempts", "status", "last_error"])
+            logger.warning("delivery=%s channel=%s attempt=%d failed: %s", d.pk, d.channel, d.attempts, exc)
+            failure = DeliveryFailed(d.last_error, final=final)
+        else:
+            d.status = Delivery.Status.SENT
+            d.sent_at = timezone.now()
+            d.last_error = ""
+            d.save(update_fields=["attempts", "status", "last_error", "sent_at"])
+            logger.info("delivery=%s channel=%s sent attempt=%d", d.pk, d.channel, d.attempts)
+            return "sent"
+    raise failure
+
+
+def sign(secret: str, body: bytes) -> str:
+    """HMAC-SHA256 of the raw body, hex, as ``sha256=<hex>`` (verify with hmac.compare_digest)."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def webhook_send(*, webhook_delivery_id: int, retry) -> str:
+    with transaction.atomic():
+        d = WebhookDelivery.objects.select_for_update().select_related("endpoint").get(pk=webhook_delivery_id)
+        if d.status != WebhookDelivery.Status.PENDING:
+            return d.status
+        d.attempts += 1
+        body = json.dumps(d.payload, sort_keys=True).encode()
+        try:
+            _post_json(d.endpoint.url, body, {SIGNATURE_HEADER: sign(d.endpoint.secret, body)}, 10)
+        except (OSError, urllib.error.URLError, TimeoutError) as exc:
+            d.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            final = d.attempts >= d.endpoint.max_attempts
+            d.status = WebhookDelivery.Status.FAILED if final else WebhookDelivery.Status.PENDING
+            d.save(update_fields=["attempts", "status", "last_error"])
+            if not final:
+                countdown = backoff_seconds(d.attempts - 1)
+                transaction.on_commit(lambda: retry.apply_async((d.pk,), countdown=countdown))
+            return d.status
+        d.status = WebhookDelivery.Status.SENT
+        d.sent_at = timezone.now()
+        d.save(update_fields=["attempts", "status", "sent_at"])
+        return "sent"
+
+
+def review_windows_sweep(now: dt.datetime | None = None) -> int:
+    """End elapsed review windows, escalate holds older than the policy's limit to the manager."""
+    from routing.services import notify
+    from scoring.selectors import policy_load
+
+    now = now or timezone.now()
+    policy = policy_load()
+    expired = EQL.objects.filter(
+        status__in=OPEN_STATUSES, review_state="pending", review_window_ends_at__lte=now
+    )
+    n = expired.update(review_state="expired", updated_at=now)
+    limit = now - dt.timedelta(hours=policy.hold_escalation_hours)
+    to_escalate = list(
+        EQL.objects.filter(status__in=OPEN_STATUSES, review_state="held", held_at__lte=limit).select_related(
+            "account", "owner"
+        )
+    )
+    with transaction.atomic():
+        EQL.objects.filter(pk__in=[e.pk for e in to_escalate]).update(
+            review_state="escalated", updated_at=now
+        )
+        if to_escalate:
+            notify(eqls=to_escalate, kind=Notification.Kind.ESCALATION)
+    breached = EQL.objects.filter(
+        status="new", sla_breached=False, sla_deadline__lt=now, first_contact_at__isnull=True
+    ).update(sla_breached=True, updated_at=now)
+    return n + len(to_escalate) + breached

@@ -1,0 +1,221 @@
+"""Routing write-side: announcing EQLs (notifications, webhooks) and the EQL lifecycle."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from expansion.models import EQL, Activity, User
+from routing import lifecycle
+from routing.lifecycle import Actor, EqlView, TransitionError
+from routing.models import Delivery, Notification, ReasonCode
+
+logger = logging.getLogger(__name__)
+
+#: An event may be back-dated, but not dated in the future beyond this clock skew.
+MAX_FUTURE_SKEW = dt.timedelta(minutes=5)
+
+
+def actor_of(user: User) -> Actor:
+    return Actor(id=user.pk, role=user.role, is_superuser=user.is_superuser, reports_to=user.manager_id)
+
+
+def eql_view(eql: EQL) -> EqlView:
+    owner_manager = eql.owner.manager_id if eql.owner_id and eql.owner else None
+    return EqlView(
+        status=eql.status,
+        route=eql.route,
+        owner_id=eql.owner_id,
+        csm_id=eql.csm_id,
+        owner_manager_id=owner_manager,
+        review_state=eql.review_state,
+    )
+
+
+def _signal_lines(eql: EQL) -> str:
+    return "\n".join(
+        f"- {t['signal']}: {t['value']} (threshold {t['threshold']}, {t['points']} pts)"
+        for t in eql.triggered_signals
+    )
+
+
+def notification_content(eql: EQL, kind: str) -> tuple[str, str]:
+    """Subject and body: why now, what it is worth, what to say. Same text for owner and CSM."""
+    account = eql.account
+    title = {
+        Notification.Kind.NEW_EQL: "New EQL",
+        Notification.Kind.EQL_CHANGED: "EQL upgraded",
+        Notification.Kind.HOLD: "CSM hold",
+        Notification.Kind.RELEASE: "CSM released",
+        Notification.Kind.ESCALATION: "Hold escalated",
+        Notification.Kind.SLA_WARNING: "SLA warning",
+    }.get(kind, "EQL")
+    subject = f"{title}: {account.name} · {eql.primary_signal.replace('_', ' ')} · score {eql.score}"
+    body = (
+        f"{account.name} ({account.account_id}), route {eql.get_route_display()}\n"
+        f"Why now:\n{_signal_lines(eql)}\n"
+        f"Worth: contract ARR {eql.contract_arr:,.0f}, estimated expansion {eql.estimated_expansion_arr:,.0f}"
+        f" ({eql.estimate_source or 'n/a'})\n"
+        f"Opening angle: {eql.opening_angle}\n"
+    )
+    if eql.sla_deadline:
+        body += f"SLA deadline: {eql.sla_deadline:%Y-%m-%d %H:%M %Z}\n"
+    if eql.hold_note and kind in (Notification.Kind.HOLD, Notification.Kind.ESCALATION):
+        body += f"CSM note: {eql.hold_note}\n"
+    body += f"Open: {settings.APP_BASE_URL}/eqls/{eql.pk}/"
+    return subject, body
+
+
+def _recipients(eql: EQL, kind: str) -> list[int]:
+    """Owner and CSM together; a CSM review item goes to the CSM alone; escalations to the manager."""
+    ids = []
+    if kind == Notification.Kind.ESCALATION:
+        manager = eql.owner.manager_id if eql.owner_id else None
+        return [manager] if manager else []
+    if kind == Notification.Kind.HOLD:
+        return [eql.owner_id] if eql.owner_id else []
+    for pk in (eql.owner_id, eql.csm_id):
+        if pk and pk not in ids:
+            ids.append(pk)
+    return ids
+
+
+def notify(*, eqls: Iterable[EQL], kind: str) -> list[Notification]:
+    """Create the in-app notifications for every recipient at the same moment, then queue deliveries."""
+    now = timezone.now()
+    notes: list[Notification] = []
+    for eql in eqls:
+        subject, body = notification_content(eql, kind)
+        for recipient in _recipients(eql, kind):
+            notes.append(Notification(recipient_id=recipient, eql=eql, kind=kind, subject=subject, body=body))
+    for n in notes:
+        n.created_at = now
+    created = Notification.objects.bulk_create(notes)
+    channels = [Delivery.Channel.EMAIL] + ([Delivery.Channel.SLACK] if settings.SLACK_WEBHOOK_URL else [])
+    deliveries = Delivery.objects.bulk_create(
+        [Delivery(notification=n, channel=c) for n in created for c in channels]
+    )
+    ids = [d.pk for d in deliveries]
+    if ids:
+        from routing.tasks import deliver
+
+        transaction.on_commit(lambda: [deliver.delay(pk) for pk in ids])
+    return created
+
+
+def eqls_announce(
+    *, created_ids: tuple[int, ...], changed_ids: tuple[int, ...], upgraded_ids: tuple[int, ...]
+) -> None:
+    """After a pass commits: notify owner and CSM of new and upgraded EQLs; webhooks for new and changed."""
+    fresh = EQL.objects.filter(pk__in=[*created_ids, *upgraded_ids]).select_related("account", "owner")
+    new = [e for e in fresh if e.pk in set(created_ids)]
+    upgraded = [e for e in fresh if e.pk in set(upgraded_ids)]
+    try:
+        with transaction.atomic():
+            notify(eqls=new, kind=Notification.Kind.NEW_EQL)
+            notify(eqls=upgraded, kind=Notification.Kind.EQL_CHANGED)
+        from routing.webhooks import webhooks_queue
+
+        webhooks_queue(
+            eql_ids=[*created_ids, *changed_ids], event_for=dict.fromkeys(created_ids, "eql.created")
+        )
+    except Exception:  # a notification failure must never undo or block EQL creation
+        logger.exception("announcing EQLs failed; the EQLs are saved and will show in the inbox")
+
+
+def _reason_codes(kind: str) -> tuple[str, ...]:
+    return tuple(ReasonCode.objects.filter(kind=kind, active=True).values_list("code", flat=True))
+
+
+@transaction.atomic
+def eql_transition(
+    *,
+    eql_id: int,
+    user: User,
+    event: str,
+    at: dt.datetime | None = None,
+    note: str = "",
+    reason: str = "",
+    expansion_arr: Decimal | None = None,
+) -> EQL:
+    """Apply one lifecycle event (contract: POST /api/eqls/{id}/events/). Raises TransitionError or
+    PermissionError and changes nothing when the event is not allowed."""
+    eql = EQL.objects.select_for_update().select_related("account", "owner").get(pk=eql_id)
+    actor = actor_of(user)
+    view = eql_view(eql)
+    if not lifecycle.can_act(actor, view):
+        raise PermissionError("you may not act on this EQL")
+    now = timezone.now()
+    when = at or now
+    if timezone.is_naive(when):
+        when = timezone.make_aware(when)
+    if when > now + MAX_FUTURE_SKEW:
+        raise TransitionError("the event time is in the future")
+    if when < eql.created_at:
+        raise TransitionError("the event time is before the EQL was created")
+    codes = _reason_codes(event) if event in (lifecycle.DECLINED, lifecycle.LOST) else ()
+    lifecycle.check_event(
+        event=event,
+        actor=actor,
+        eql=view,
+        reason=reason,
+        note=note,
+        amount=None if expansion_arr is None else float(expansion_arr),
+        reason_codes=codes,
+    )
+    if event in lifecycle.STATUS_EVENTS:
+        eql.status = event
+        if event in lifecycle.OUTREACH[:2] and eql.first_contact_at is None:
+            eql.first_contact_at = when
+            if eql.sla_deadline and when > eql.sla_deadline:
+                eql.sla_breached = True
+        if event in lifecycle.CLOSED:
+            eql.closed_at = when
+            eql.close_reason = reason
+            if event == lifecycle.WON:
+                eql.won_arr = expansion_arr
+    elif event == "csm_hold":
+        eql.review_state = "held"
+        eql.hold_note = note.strip()
+        eql.held_at = when
+    elif event == "csm_release":
+        eql.review_state = "released"
+        policy_hours = _medium_sla_hours()
+        eql.review_window_ends_at = when
+        eql.sla_deadline = when + dt.timedelta(hours=policy_hours)
+    eql.updated_at = now
+    eql.save()
+    Activity.objects.create(
+        activity_id=f"eql-{eql.pk}-{uuid.uuid4().hex[:12]}",
+        account=eql.account,
+        occurred_at=when,
+        type=lifecycle.ACTIVITY_TYPE.get(event, "note"),
+        actor=user,
+        actor_email=user.email,
+        commercial=event in lifecycle.OUTREACH,
+        eql=eql,
+        event=event,
+        reason=reason,
+        amount=expansion_arr,
+        note=note.strip(),
+    )
+    if event in ("csm_hold", "csm_release"):
+        kind = Notification.Kind.HOLD if event == "csm_hold" else Notification.Kind.RELEASE
+        notify(eqls=[eql], kind=kind)
+    from routing.webhooks import webhooks_queue
+
+    webhooks_queue(eql_ids=[eql.pk], event_for={eql.pk: f"eql.{event}"})
+    return eql
+
+
+def _medium_sla_hours() -> int:
+    from scoring.selectors import policy_load
+
+    return policy_load().sla_hours_medium

@@ -1,0 +1,29 @@
+"""Thin Celery tasks: deliver one notification over one channel; escalate holds; mark SLA breaches."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from routing import delivery
+
+
+@shared_task(bind=True, max_retries=delivery.MAX_ATTEMPTS - 1, acks_late=True)
+def deliver(self, delivery_id: int) -> str:
+    """Send one delivery; a failure is recorded and retried with backoff up to the limit."""
+    try:
+        return delivery.delivery_send(delivery_id=delivery_id)
+    except delivery.DeliveryFailed as exc:
+        if exc.final:
+            return "failed"
+        raise self.retry(exc=exc, countdown=delivery.backoff_seconds(self.request.retries)) from exc
+
+
+@shared_task
+def deliver_webhook(webhook_delivery_id: int) -> str:
+    return delivery.webhook_send(webhook_delivery_id=webhook_delivery_id, retry=deliver_webhook)
+
+
+@shared_task
+def review_windows_sweep() -> int:
+    """Expire ended review windows, escalate long holds, flag SLA breaches (runs every 15 minutes)."""
+    return delivery.review_windows_sweep()

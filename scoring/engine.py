@@ -1,0 +1,1248 @@
+"""Pure scoring engine: hard gates, signals, score, qualification and estimate for every account at once.
+
+Inputs are pandas frames and the frozen dataclasses of ``scoring.config``; outputs are frames. No ORM, no
+Django, no settings, no I/O, so a Celery worker, a backtest or a test can call it with hand-built data.
+
+Evaluation for one ``as_of`` (``spec/domain.md``, "Evaluation order"):
+
+1. Gates in ``order``: a failing ``block`` gate blocks the account (the first one is ``blocked_by``);
+   a failing ``self_serve`` gate only marks it ``self_serve``.
+2. Signals, read on the account's *anchor day* (its latest snapshot of any metric on or before
+   ``as_of``); an anchor older than ``policy.max_data_age_days`` is *stale* and fires nothing.
+   A signal fires when its condition held on each of the ``persistence_days`` calendar days ending
+   at the anchor day.
+3. Score = min(100, sum of points of fired non-watch signals), floored at 0.
+4. Qualify = not blocked, score >= threshold, a fired non-watch signal targets something not owned,
+   estimate = contract_arr x uplift(primary expansion type) >= min_expansion_pct x contract_arr.
+
+Everything is vectorised: snapshots are scattered once into an (metric, account, day) cube and every
+rule is a numpy expression over accounts; Python loops run only per gate, signal, module or day of
+persistence.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import operator
+import string
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from numbers import Real
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scoring.config import (
+    ACCOUNT_FIELDS,
+    COMPARE_CHANGE,
+    COMPARE_RATIO,
+    COMPARE_VALUE,
+    EXPANSION_MODULE,
+    EXPANSION_NONE,
+    EXPANSION_SEATS,
+    EXPANSION_TIER,
+    GATE_BLOCK,
+    GATE_SELF_SERVE,
+    MODULE_WILDCARD,
+    PRIORITY_HIGH,
+    PRIORITY_MEDIUM,
+    PRIORITY_RANK,
+    PRIORITY_WATCH,
+    TIER_ORDER,
+    GateSpec,
+    PolicySpec,
+    ScoringConfig,
+    SignalSpec,
+)
+
+__all__ = [
+    "ALLOWED_PLACEHOLDERS",
+    "DEFAULT_UPLIFTS",
+    "MISSING_PLACEHOLDER_TEXT",
+    "REASON_BELOW_FLOOR",
+    "REASON_BLOCKED_PREFIX",
+    "REASON_NO_SIGNAL",
+    "REASON_OWNED",
+    "REASON_SCORE_BELOW",
+    "REASON_STALE",
+    "UPLIFT_CALIBRATED",
+    "UPLIFT_DEFAULT",
+    "Evaluation",
+    "calibrate_uplifts",
+    "default_config",
+    "default_uplifts",
+    "evaluate",
+    "opening_angle_context",
+    "placeholder_names",
+    "render_opening_angle",
+    "triggered_signals",
+    "triggered_signals_by_account",
+]
+
+#: Domain default uplift (share of contract ARR) per expansion type when no signal supplies one.
+DEFAULT_UPLIFTS: dict[str, float] = {EXPANSION_SEATS: 0.20, EXPANSION_TIER: 0.35, EXPANSION_MODULE: 0.25}
+UPLIFT_CALIBRATED = "calibrated"
+UPLIFT_DEFAULT = "default"
+
+#: Score is reported on this scale.
+MAX_SCORE = 100
+
+REASON_BLOCKED_PREFIX = "blocked:"
+REASON_STALE = "stale"
+REASON_NO_SIGNAL = "no_signal"
+REASON_OWNED = "owned"
+REASON_SCORE_BELOW = "score_below_threshold"
+REASON_BELOW_FLOOR = "below_expansion_floor"
+
+#: Separator of ``watch_fired`` keys (same as the warehouse export's list separator).
+WATCH_SEPARATOR = ";"
+
+# Operators of gates and signals; all work element-wise on numpy arrays and pandas Series.
+_COMPARATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "gte": operator.ge,
+    "gt": operator.gt,
+    "lte": operator.le,
+    "lt": operator.lt,
+    "eq": operator.eq,
+    "ne": operator.ne,
+}
+_TIER_RANK = {tier: rank for rank, tier in enumerate(TIER_ORDER)}
+# Integer keys up to this many slots beyond the frame size use a direct lookup table, not hashing.
+_DIRECT_LOOKUP_SLACK = 1_000_000
+
+
+# --------------------------------------------------------------------------------------------------
+# Default configuration (the six seeded signals and four gates of spec/domain.md)
+# --------------------------------------------------------------------------------------------------
+
+
+def default_config() -> ScoringConfig:
+    """The seeded defaults of ``spec/domain.md``: six signals, four gates, default policy, version 0."""
+    signals = (
+        SignalSpec(
+            key="seat_utilisation",
+            name="Seat utilisation",
+            metric="seats_active",
+            denominator_field="seats_licensed",
+            operator="gte",
+            threshold=0.90,
+            persistence_days=7,
+            points=40,
+            priority=PRIORITY_HIGH,
+            expansion_type=EXPANSION_SEATS,
+            default_uplift=0.20,
+            hypothesis=(
+                "A team using more than 90% of its licensed seats for a week is already rationing access, "
+                "so more seats solve a problem they feel today."
+            ),
+            opening_angle=(
+                "{account_name} has had {seats_active} of {seats_licensed} seats in use ({seat_utilisation}) "
+                "every day for the past week. Teams at that level usually start sharing logins or holding "
+                "back invitations; ask who is still waiting for access so everyone who needs the product "
+                "can work in it."
+            ),
+            discovery_questions=(
+                "Who on the team is waiting for a seat or sharing a login today?",
+                "Which hires or teams are you planning to bring on next quarter?",
+                "How do you decide who gets access when seats run out?",
+            ),
+        ),
+        SignalSpec(
+            key="api_rate_approach",
+            name="API rate approach",
+            metric="api_calls_30d",
+            denominator_field="api_limit_30d",
+            operator="gte",
+            threshold=0.85,
+            points=35,
+            priority=PRIORITY_HIGH,
+            expansion_type=EXPANSION_TIER,
+            default_uplift=0.35,
+            hypothesis=(
+                "An account using more than 85% of its monthly API allowance is building on the product "
+                "and will hit the ceiling; a higher tier gives its integrations room before they break."
+            ),
+            opening_angle=(
+                "{account_name}'s integrations made {api_calls_30d} API calls in the last 30 days, "
+                "{api_utilisation} of the {api_limit_30d} in their plan. Before they hit the limit, talk "
+                "through what they are building and how {target_tier} keeps it running as usage grows."
+            ),
+            discovery_questions=(
+                "Which integrations or internal tools depend on the API today?",
+                "What happens to those workflows if calls are throttled at the limit?",
+                "What are you planning to connect next?",
+            ),
+        ),
+        SignalSpec(
+            key="feature_adjacency",
+            name="Feature adjacency",
+            metric="gated_feature_views_14d" + MODULE_WILDCARD,
+            operator="gte",
+            threshold=3,
+            points=25,
+            priority=PRIORITY_MEDIUM,
+            expansion_type=EXPANSION_MODULE,
+            default_uplift=0.25,
+            hypothesis=(
+                "Repeated visits to a module's gated features show a team already trying to do that job "
+                "in the product; the module lets them finish it without a workaround."
+            ),
+            opening_angle=(
+                "People at {account_name} opened {module} features {signal_value} times in the last two "
+                "weeks without having access. Ask what they were trying to get done and show how {module} "
+                "fits the way they already work."
+            ),
+            discovery_questions=(
+                "What were the team trying to accomplish when they opened those features?",
+                "How do you handle that job today, and with which tools?",
+                "Who else would use it if it were switched on?",
+            ),
+        ),
+        SignalSpec(
+            key="automation_depth",
+            name="Automation depth",
+            metric="automation_workflows",
+            operator="gte",
+            threshold=20,
+            points=20,
+            priority=PRIORITY_MEDIUM,
+            expansion_type=EXPANSION_TIER,
+            default_uplift=0.35,
+            hypothesis=(
+                "An account running 20 or more automation workflows depends on the product as "
+                "operational infrastructure and gains from the controls and capacity of a higher tier."
+            ),
+            opening_angle=(
+                "{account_name} now runs {automation_workflows} automated workflows, so the product is part "
+                "of how their operations run every day. Review which workflows matter most and how "
+                "{target_tier} adds the controls and capacity to run them reliably as they grow."
+            ),
+            discovery_questions=(
+                "Which of these workflows would hurt most if it stopped?",
+                "Who maintains the automations, and how are changes reviewed?",
+                "Which processes do you plan to automate next?",
+            ),
+        ),
+        SignalSpec(
+            key="team_spread",
+            name="Team spread",
+            metric="departments_active",
+            operator="gt",
+            threshold=0,
+            compare=COMPARE_CHANGE,
+            window_days=30,
+            points=20,
+            priority=PRIORITY_MEDIUM,
+            expansion_type=EXPANSION_SEATS,
+            default_uplift=0.20,
+            hypothesis=(
+                "When more departments are active than a month ago, the product is spreading beyond its "
+                "first team, and the new teams will need their own seats."
+            ),
+            opening_angle=(
+                "{account_name} now has {departments_active} departments working in the product, more than "
+                "a month ago. Find out which teams have started using it and what they need to roll it out "
+                "properly."
+            ),
+            discovery_questions=(
+                "Which teams started using the product recently, and why?",
+                "Who is coordinating the rollout to the new teams?",
+                "How many people in those teams will need access?",
+            ),
+        ),
+        SignalSpec(
+            key="export_volume",
+            name="Export volume",
+            metric="export_rows_30d",
+            operator="gte",
+            threshold=3,
+            compare=COMPARE_RATIO,
+            window_days=90,
+            points=0,
+            priority=PRIORITY_WATCH,
+            expansion_type=EXPANSION_NONE,
+            default_uplift=0.0,
+            hypothesis=(
+                "Exports at three times their level of 90 days ago are ambiguous: deeper integration with "
+                "other systems or preparation to leave; a CSM judges which."
+            ),
+            opening_angle=(
+                "{account_name} is exporting far more data than three months ago. Check in on where the "
+                "data goes and what it feeds before assuming either deeper integration or a move away."
+            ),
+            discovery_questions=(
+                "Where does the exported data go, and what does it feed?",
+                "Is there something the product should do that would make exporting unnecessary?",
+                "Have there been changes in the team or tooling we should know about?",
+            ),
+        ),
+    )
+    gates = (
+        GateSpec(name="status_active", subject="status", operator="eq", value="active", order=10),
+        GateSpec(name="min_tenure", subject="tenure_days", operator="gte", value="120", order=20),
+        GateSpec(
+            name="min_health",
+            subject="health_score",
+            operator="gte",
+            value="60",
+            skip_if_missing=True,
+            order=30,
+        ),
+        GateSpec(
+            name="min_contract_arr",
+            subject="contract_arr",
+            operator="gte",
+            value="20000",
+            action=GATE_SELF_SERVE,
+            order=40,
+        ),
+    )
+    return ScoringConfig(signals=signals, gates=gates, policy=PolicySpec(), version=0)
+
+
+# --------------------------------------------------------------------------------------------------
+# Uplifts
+# --------------------------------------------------------------------------------------------------
+
+
+def _expansion_types(signals: Sequence[SignalSpec]) -> list[str]:
+    types = list(DEFAULT_UPLIFTS)
+    types += [s.expansion_type for s in signals if s.expansion_type and s.expansion_type not in types]
+    return list(dict.fromkeys(types))
+
+
+def default_uplifts(signals: Sequence[SignalSpec]) -> dict[str, tuple[float, str]]:
+    """Uplift per expansion type with source ``"default"``.
+
+    Rule: the first non-zero ``default_uplift`` among the signals of that type (signal order), else the
+    domain default (seats 0.20, tier 0.35, module 0.25; 0.0 for a type the domain does not know).
+    """
+    out: dict[str, tuple[float, str]] = {}
+    for expansion_type in _expansion_types(signals):
+        from_signal = next(
+            (s.default_uplift for s in signals if s.expansion_type == expansion_type and s.default_uplift),
+            None,
+        )
+        value = from_signal if from_signal is not None else DEFAULT_UPLIFTS.get(expansion_type, 0.0)
+        out[expansion_type] = (float(value), UPLIFT_DEFAULT)
+    return out
+
+
+def calibrate_uplifts(
+    expansions: pd.DataFrame | None, signals: Sequence[SignalSpec], min_samples: int
+) -> dict[str, tuple[float, str]]:
+    """Uplift per expansion type: (fraction of contract ARR, ``"calibrated"`` | ``"default"``).
+
+    Rule: median of ``expansion_arr / contract_arr_at_close`` over ``won`` expansions of the type
+    (rows with ``contract_arr_at_close`` <= 0 or missing, or ``expansion_arr`` missing, are ignored)
+    when at least ``min_samples`` such rows exist; otherwise ``default_uplifts(signals)``.
+    """
+    out = default_uplifts(signals)
+    if expansions is None or expansions.empty:
+        return out
+    base = _to_float(expansions["contract_arr_at_close"])
+    gain = _to_float(expansions["expansion_arr"])
+    usable = (expansions["status"].to_numpy() == "won") & (base > 0) & ~np.isnan(gain)
+    ratio = np.divide(gain, base, out=np.full(len(base), np.nan), where=usable)
+    types = expansions["expansion_type"].to_numpy()
+    for expansion_type in out:
+        sample = ratio[usable & (types == expansion_type)]
+        if len(sample) >= max(min_samples, 1):
+            out[expansion_type] = (float(np.median(sample)), UPLIFT_CALIBRATED)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Evaluation:
+    """What one evaluation returns.
+
+    ``accounts_result`` (index ``account``, one row per input account):
+      blocked bool, blocked_by str ("" = none), self_serve bool, self_serve_by str, stale bool,
+      score int64, qualifies bool, reason str ("" when it qualifies), primary_signal str,
+      expansion_type str, target str, estimate float64 (NaN without a counting signal),
+      estimate_source str, uplift float64, watch_fired str (``;``-joined keys in signal order,
+      "" = none), watch_only bool, anchor_date datetime64[ns] (NaT = no snapshot on or before as_of).
+    ``signals_result`` (RangeIndex, account-major, signals in config order):
+      account int64, signal str, value float64 (reading on the anchor day), threshold float64,
+      points int64, fired bool, counts bool, target str, priority str, expansion_type str.
+    ``latest_metrics`` (index ``account``): one float64 column per metric the config reads (family
+      members included): the latest value on or before as_of, NaN when none. Feeds the opening angle.
+    """
+
+    accounts_result: pd.DataFrame
+    signals_result: pd.DataFrame
+    latest_metrics: pd.DataFrame
+
+
+# --------------------------------------------------------------------------------------------------
+# Snapshot cube
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class _Cube:
+    """Snapshots on or before as_of as float arrays (account x day); column ``n_days - 1`` is as_of."""
+
+    n_accounts: int
+    n_days: int
+    values: tuple[np.ndarray, ...]  # per slot: (accounts, days) float64, NaN = no snapshot
+    slots: dict[str, int]
+    seen_metrics: tuple[str, ...]
+    anchor_col: np.ndarray  # (accounts,) int64; -1 = no snapshot at all
+    fold_day: np.ndarray  # (accounts,) latest day number folded into column 0; -1 = none
+
+    def anchor_day_numbers(self, as_of_day: int) -> np.ndarray:
+        """Anchor day as days since 1970-01-01 (-1 without an anchor)."""
+        day = as_of_day - (self.n_days - 1 - self.anchor_col)
+        day = np.where((self.anchor_col == 0) & (self.fold_day >= 0), self.fold_day, day)
+        return np.where(self.anchor_col >= 0, day, -1)
+
+    def metric(self, name: str) -> np.ndarray:
+        slot = self.slots.get(name)
+        if slot is None:
+            return np.full((self.n_accounts, self.n_days), np.nan)
+        return self.values[slot]
+
+    def family(self, wildcard_metric: str) -> list[tuple[str, str]]:
+        """(module, metric name) of every seen member of a ``name:*`` family, sorted by module."""
+        prefix = wildcard_metric[: -len(MODULE_WILDCARD)] + ":"
+        members = [(m[len(prefix) :], m) for m in self.seen_metrics if m.startswith(prefix) and m != prefix]
+        return sorted(members)
+
+
+def _to_float(values: Any) -> np.ndarray:
+    """Numbers (int, float, Decimal, numeric strings) as float64; anything else becomes NaN.
+
+    A float64 column is returned without a copy: callers never write into the result.
+    """
+    series = values if isinstance(values, pd.Series) else pd.Series(values)
+    dtype = series.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "fiub":
+        return series.to_numpy(dtype=np.float64)
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+_NAT = np.iinfo(np.int64).min
+
+
+def _day_numbers(dates: pd.Series) -> tuple[np.ndarray, np.ndarray | None]:
+    """Calendar day numbers (days since 1970-01-01, a fresh array) and a validity mask (None = all).
+
+    Accepts datetime64 of any unit (time of day is dropped), tz-aware datetimes (their local date),
+    and date objects or ISO strings.
+    """
+    if not pd.api.types.is_datetime64_any_dtype(dates.dtype):
+        # Few distinct dates: convert those once, then map back by code.
+        codes, uniques = pd.factorize(dates, use_na_sentinel=True)
+        if len(uniques) == 0:
+            return np.zeros(len(codes), np.int64), np.zeros(len(codes), dtype=bool)
+        converted = pd.Series(pd.to_datetime(pd.Series(uniques, dtype=object), errors="coerce"))
+        unique_days, unique_ok = _day_numbers(converted)
+        ok = codes >= 0
+        if unique_ok is not None:
+            ok &= unique_ok[np.maximum(codes, 0)]
+        return unique_days[codes], (None if ok.all() else ok)
+    if getattr(dates.dt, "tz", None) is not None:
+        dates = dates.dt.tz_localize(None)
+    raw = dates.to_numpy()
+    ints = raw.view(np.int64)
+    unit, count = np.datetime_data(raw.dtype)
+    per_day = int(np.timedelta64(1, "D") / np.timedelta64(count, unit))
+    days = ints // per_day
+    nat = ints == _NAT
+    return days, (~nat if nat.any() else None)
+
+
+def _account_positions(index: pd.Index, keys: np.ndarray) -> np.ndarray:
+    """Row position of each key in ``index`` (-1 when absent), a fresh int64 array.
+
+    Dense non-negative integer keys use a direct lookup table instead of hashing.
+    """
+    if len(index) == 0 or len(keys) == 0:
+        return np.full(len(keys), -1, dtype=np.int64)
+    if pd.api.types.is_integer_dtype(index.dtype) and pd.api.types.is_integer_dtype(keys.dtype):
+        lo, hi = int(index.min()), int(index.max())
+        if lo >= 0 and hi < len(index) + _DIRECT_LOOKUP_SLACK:
+            table = np.full(hi + 2, -1, dtype=np.int64)  # the last slot answers out-of-range keys
+            table[index.to_numpy()] = np.arange(len(index))
+            if int(keys.min()) >= 0 and int(keys.max()) <= hi:
+                return table[keys]
+            return table[np.where((keys < 0) | (keys > hi), hi + 1, keys)]
+    return index.get_indexer(keys).astype(np.int64)
+
+
+def _metric_codes(metrics: pd.Series) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Integer code per row (-1 = missing name) and the distinct metric names.
+
+    A categorical column is used as is (the fast path for large frames); otherwise it is factorized.
+    """
+    if isinstance(metrics.dtype, pd.CategoricalDtype):
+        return metrics.cat.codes.to_numpy(), tuple(str(c) for c in metrics.cat.categories)
+    codes, uniques = pd.factorize(metrics)
+    return codes, tuple(str(u) for u in uniques)
+
+
+def _needed_metrics(config: ScoringConfig, seen: Sequence[str]) -> list[str]:
+    """Metrics the config reads that occur in the snapshots (module families expanded)."""
+    prefixes = []
+    names: list[str] = []
+    for spec in config.signals:
+        if spec.is_module_family:
+            prefixes.append(spec.metric[: -len(MODULE_WILDCARD)] + ":")
+        else:
+            names.append(spec.metric)
+        if spec.denominator_metric:
+            names.append(spec.denominator_metric)
+    names += [g.subject for g in config.gates if g.subject not in ACCOUNT_FIELDS]
+    names += [m for m in seen if any(m.startswith(p) and m != p for p in prefixes)]
+    seen_set = set(seen)
+    return [m for m in dict.fromkeys(names) if m in seen_set]
+
+
+def _last_of_groups(keys: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """Positions of the latest-day row of each key (ties: the later row)."""
+    order = np.lexsort((np.arange(len(keys)), days, keys))
+    sorted_keys = keys[order]
+    last = np.ones(len(order), dtype=bool)
+    last[:-1] = sorted_keys[:-1] != sorted_keys[1:]
+    return order[last]
+
+
+def _build_cube(snapshots: pd.DataFrame, index: pd.Index, as_of: dt.date, config: ScoringConfig) -> _Cube:
+    """Scatter the long snapshot frame into a (metric, account, day) cube in one pass.
+
+    Rows after as_of, of unknown accounts or without a date are dropped; metrics the config never
+    reads stay out of the cube but still set the anchor day. NaN values count as no value for their
+    metric but as a snapshot for the anchor. One (account, metric, day) given twice: one of the two
+    is used (the import keeps them unique). Days before the horizon the rules can read
+    (``lookback_days + max_data_age_days``) fold into the first column, keeping each metric's latest
+    value, so "latest on or before" stays exact and memory stays bounded for long histories.
+
+    Large buffers are reused in place: at 28M rows every fresh array costs page faults.
+    """
+    n_accounts = len(index)
+    as_of_day = int(np.datetime64(as_of, "D").astype(np.int64))
+    no_anchor = np.full(n_accounts, -1, np.int64)
+    empty = _Cube(n_accounts, 1, (), {}, (), no_anchor, no_anchor)
+    if snapshots is None or len(snapshots) == 0 or n_accounts == 0:
+        return empty
+
+    pos = _account_positions(index, snapshots["account"].to_numpy())
+    offset, date_ok = _day_numbers(snapshots["date"])
+    np.subtract(as_of_day, offset, out=offset)  # days before as_of; negative = after as_of
+    valid = pos >= 0
+    valid &= offset >= 0
+    if date_ok is not None:
+        valid &= date_ok
+    if not valid.any():
+        return empty
+    span = int(offset.max(where=valid, initial=0)) + 1
+    horizon = config.lookback_days + config.policy.max_data_age_days + 1
+    n_days = min(span, horizon)
+
+    codes, seen = _metric_codes(snapshots["metric"])
+    needed = _needed_metrics(config, seen)
+    slots = {name: k for k, name in enumerate(needed)}
+    dump_slot = len(needed)  # unread metrics (and rows without a metric name) land in a scratch slab
+    slot_of_code = np.array([slots.get(name, dump_slot) for name in seen] + [dump_slot], dtype=np.int64)
+    values = _to_float(snapshots["value"])
+
+    folded = None
+    if span > horizon:
+        old_rows = np.flatnonzero(valid & (offset >= n_days - 1))
+        folded = (
+            pos[old_rows],
+            as_of_day - offset[old_rows],
+            slot_of_code[codes[old_rows]],
+            values[old_rows],
+        )
+        valid[old_rows] = False
+
+    # Cell of each row: account * n_days + column; rows not scattered go to a scratch cell.
+    cells = n_accounts * n_days
+    flat = pos
+    flat *= n_days
+    flat += n_days - 1
+    flat -= offset
+    np.putmask(flat, ~valid, cells)
+    presence = np.zeros(cells + 1, dtype=bool)
+    presence[flat] = True
+    presence = presence[:cells].reshape(n_accounts, n_days)
+
+    slab = cells + 1
+    target = np.take(slot_of_code, codes, out=offset)
+    target *= slab
+    target += flat
+    del flat, pos
+    cube = np.full((dump_slot + 1) * slab, np.nan)
+    cube[target] = values
+    del target
+
+    fold_day = np.full(n_accounts, -1, np.int64)
+    if folded is not None:
+        acc, day, slot, vals = folded
+        latest = _last_of_groups(acc, day)
+        fold_day[acc[latest]] = day[latest]
+        presence[acc[latest], 0] = True
+        usable = np.flatnonzero((slot < dump_slot) & ~np.isnan(vals))
+        latest = usable[_last_of_groups(slot[usable] * n_accounts + acc[usable], day[usable])]
+        cube[slot[latest] * slab + acc[latest] * n_days] = vals[latest]
+
+    has_any = presence.any(axis=1)
+    last = (n_days - 1) - np.argmax(presence[:, ::-1], axis=1)
+    anchor_col = np.where(has_any, last, -1).astype(np.int64)
+    views = tuple(cube[k * slab : k * slab + cells].reshape(n_accounts, n_days) for k in range(dump_slot))
+    return _Cube(
+        n_accounts=n_accounts,
+        n_days=n_days,
+        values=views,
+        slots=slots,
+        seen_metrics=seen,
+        anchor_col=anchor_col,
+        fold_day=fold_day,
+    )
+
+
+def _forward_fill(arr: np.ndarray) -> np.ndarray:
+    """Each cell becomes the latest non-NaN value at or before it in its row (NaN if none)."""
+    n_days = arr.shape[1]
+    idx = np.where(np.isnan(arr), -1, np.arange(n_days))
+    np.maximum.accumulate(idx, axis=1, out=idx)
+    out = np.take_along_axis(arr, np.maximum(idx, 0), axis=1)
+    out[idx < 0] = np.nan
+    return out
+
+
+def _latest(arr: np.ndarray) -> np.ndarray:
+    """Latest non-NaN value per row (NaN if none)."""
+    present = ~np.isnan(arr)
+    n_days = arr.shape[1]
+    last = (n_days - 1) - np.argmax(present[:, ::-1], axis=1)
+    out = arr[np.arange(arr.shape[0]), last]
+    out[~present.any(axis=1)] = np.nan
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Account fields and gates
+# --------------------------------------------------------------------------------------------------
+
+
+def _tenure_days(accounts: pd.DataFrame, as_of: dt.date) -> pd.Series:
+    """(as_of - customer_since).days as float, NaN when customer_since is missing."""
+    if "customer_since" not in accounts:
+        return pd.Series(np.nan, index=accounts.index)
+    days, ok = _day_numbers(accounts["customer_since"])
+    tenure = (int(np.datetime64(as_of, "D").astype(np.int64)) - days).astype(float)
+    if ok is not None:
+        tenure[~ok] = np.nan
+    return pd.Series(tenure, index=accounts.index)
+
+
+def _account_field(accounts: pd.DataFrame, name: str, tenure: pd.Series) -> pd.Series:
+    if name == "tenure_days":
+        return tenure
+    if name in accounts:
+        return accounts[name]
+    return pd.Series(np.nan, index=accounts.index, dtype=float)
+
+
+def _parse_number(text: str) -> float | None:
+    try:
+        number = float(text)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
+def _comparator(op_name: str, what: str) -> Callable[[Any, Any], Any]:
+    try:
+        return _COMPARATORS[op_name]
+    except KeyError:
+        raise ValueError(
+            f"{what}: unknown operator {op_name!r}; use one of {', '.join(_COMPARATORS)}"
+        ) from None
+
+
+def _gate_passes(subject: pd.Series, gate: GateSpec) -> np.ndarray:
+    """Rule: subject <operator> value, numerically when both are numbers, else as text.
+
+    A missing subject passes when ``skip_if_missing`` and fails otherwise.
+    """
+    compare = _comparator(gate.operator, f"gate {gate.name!r}")
+    missing = subject.isna().to_numpy()
+    target = _parse_number(gate.value)
+    numbers = None
+    if target is not None and not pd.api.types.is_bool_dtype(subject.dtype):
+        numbers = _to_float(subject)
+        if (np.isnan(numbers) & ~missing).any():  # some present value is not a number: compare text
+            numbers = None
+    if numbers is not None:
+        with np.errstate(invalid="ignore"):
+            result = np.asarray(compare(numbers, target), dtype=bool)
+    else:
+        text = subject.astype(object).where(~missing, "").astype(str)
+        result = np.asarray(compare(text, str(gate.value)).to_numpy(), dtype=bool)
+    return np.where(missing, gate.skip_if_missing, result)
+
+
+def _apply_gates(
+    accounts: pd.DataFrame, gates: Sequence[GateSpec], tenure: pd.Series, cube: _Cube
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(blocked, blocked_by, self_serve, self_serve_by): first failing gate name of each action."""
+    n = len(accounts)
+    blocked = np.zeros(n, dtype=bool)
+    blocked_by = np.full(n, "", dtype=object)
+    self_serve = np.zeros(n, dtype=bool)
+    self_serve_by = np.full(n, "", dtype=object)
+    segments = accounts["segment"] if "segment" in accounts else pd.Series("", index=accounts.index)
+    for gate in sorted(gates, key=lambda g: g.order):
+        if gate.subject in ACCOUNT_FIELDS:
+            subject = _account_field(accounts, gate.subject, tenure)
+        else:
+            subject = pd.Series(_latest(cube.metric(gate.subject)), index=accounts.index)
+        failed = ~_gate_passes(subject, gate)
+        if gate.segments:
+            failed &= segments.isin(gate.segments).to_numpy()
+        if gate.action == GATE_BLOCK:
+            blocked_by[failed & ~blocked] = gate.name
+            blocked |= failed
+        elif gate.action == GATE_SELF_SERVE:
+            self_serve_by[failed & ~self_serve] = gate.name
+            self_serve |= failed
+        else:
+            raise ValueError(f"gate {gate.name!r}: unknown action {gate.action!r}")
+    return blocked, blocked_by, self_serve, self_serve_by
+
+
+# --------------------------------------------------------------------------------------------------
+# Signals
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class _SignalOutcome:
+    value: np.ndarray  # float (accounts,)
+    fired: np.ndarray  # bool
+    counts: np.ndarray  # bool: fired, not watch, targets something not owned
+    target: np.ndarray  # object (accounts,)
+
+
+def _reading_series(spec: SignalSpec, metric: np.ndarray, cube: _Cube, fields: Mapping[str, np.ndarray]):
+    """Base array (account x day): metric, divided by its denominator (zero/missing -> NaN)."""
+    if spec.denominator_metric:
+        denominator = cube.metric(spec.denominator_metric)
+    elif spec.denominator_field:
+        denominator = fields[spec.denominator_field][:, None]
+    else:
+        return metric
+    denominator = np.where(denominator == 0, np.nan, denominator)
+    return metric / denominator
+
+
+def _signal_fires(
+    spec: SignalSpec,
+    metric: np.ndarray,
+    cube: _Cube,
+    fields: Mapping[str, np.ndarray],
+    fresh: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(fired, reading on the anchor day) of one metric array under ``spec``.
+
+    Reading on day d: value: base(d); change: base(d) - base*(d - window); ratio: base(d) / base*(d -
+    window), where base* is the latest value on or before that day and 0 or missing gives NaN.
+    Fired: reading <op> threshold (NaN -> False) on every day of [anchor - persistence + 1, anchor].
+    """
+    compare = _comparator(spec.operator, f"signal {spec.key!r}")
+    if spec.compare not in (COMPARE_VALUE, COMPARE_CHANGE, COMPARE_RATIO):
+        raise ValueError(f"signal {spec.key!r}: unknown compare {spec.compare!r}")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        base = _reading_series(spec, metric, cube, fields)
+        past_base = _forward_fill(base) if spec.compare != COMPARE_VALUE else base
+    rows = np.arange(cube.n_accounts)
+
+    def at(arr: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        ok = cols >= 0
+        out = arr[rows, np.where(ok, cols, 0)]
+        out[~ok] = np.nan
+        return out
+
+    def reading(cols: np.ndarray) -> np.ndarray:
+        now = at(base, cols)
+        if spec.compare == COMPARE_VALUE:
+            return now
+        past = at(past_base, cols - spec.window_days)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if spec.compare == COMPARE_CHANGE:
+                return now - past
+            return now / np.where(past == 0, np.nan, past)
+
+    anchor = cube.anchor_col
+    value = reading(anchor)
+    fired = fresh.copy()
+    for back in range(max(spec.persistence_days, 1)):
+        current = value if back == 0 else reading(anchor - back)
+        with np.errstate(invalid="ignore"):
+            fired &= np.asarray(compare(current, spec.threshold), dtype=bool) & ~np.isnan(current)
+    return fired, value
+
+
+def _owned_lookup(accounts: pd.DataFrame) -> Callable[[str], np.ndarray]:
+    """Function module -> bool array: the account already owns that module."""
+    n = len(accounts)
+    if "owned_modules" not in accounts or n == 0:
+        return lambda module: np.zeros(n, dtype=bool)
+    # Lists (or tuples/arrays) per row; a ";"-joined string is accepted too.
+    exploded = accounts["owned_modules"].reset_index(drop=True).explode().dropna()
+    exploded = exploded.astype(str).str.split(WATCH_SEPARATOR).explode().str.strip()
+    exploded = exploded[exploded != ""]
+    positions = exploded.index.to_numpy()
+    names = exploded.to_numpy(dtype=object)
+    cache: dict[str, np.ndarray] = {}
+
+    def lookup(module: str) -> np.ndarray:
+        if module not in cache:
+            mask = np.zeros(n, dtype=bool)
+            mask[positions[names == module]] = True
+            cache[module] = mask
+        return cache[module]
+
+    return lookup
+
+
+def _evaluate_signal(
+    spec: SignalSpec,
+    cube: _Cube,
+    fields: Mapping[str, np.ndarray],
+    fresh: np.ndarray,
+    owned: Callable[[str], np.ndarray],
+    tier_rank: np.ndarray,
+    plan_tier: np.ndarray,
+) -> _SignalOutcome:
+    """Fire one signal for every account and decide whether it targets something not owned."""
+    n = cube.n_accounts
+    if spec.is_module_family:
+        # Each non-owned module is its own candidate; the highest firing reading wins (ties: by name).
+        fired = np.zeros(n, dtype=bool)
+        best = np.full(n, -np.inf)
+        nearest = np.full(n, np.nan)
+        target = np.full(n, "", dtype=object)
+        for module, metric_name in cube.family(spec.metric):
+            module_fired, module_value = _signal_fires(spec, cube.metric(metric_name), cube, fields, fresh)
+            available = ~owned(module)
+            module_fired &= available
+            take = module_fired & (~fired | (module_value > best))
+            best[take] = module_value[take]
+            target[take] = module
+            fired |= module_fired
+            closer = available & ~np.isnan(module_value) & (np.isnan(nearest) | (module_value > nearest))
+            nearest[closer] = module_value[closer]
+        value = np.where(fired, best, nearest)
+        not_owned = np.ones(n, dtype=bool)
+    else:
+        fired, value = _signal_fires(spec, cube.metric(spec.metric), cube, fields, fresh)
+        if spec.expansion_type == EXPANSION_TIER:
+            if spec.target:
+                target = np.full(n, spec.target, dtype=object)
+                wanted = _TIER_RANK.get(spec.target)
+                at_or_above = plan_tier == spec.target
+                if wanted is not None:
+                    at_or_above |= (tier_rank >= 0) & (tier_rank >= wanted)
+                not_owned = ~at_or_above
+            else:
+                next_rank = tier_rank + 1
+                has_next = (tier_rank >= 0) & (next_rank < len(TIER_ORDER))
+                names = np.array([*TIER_ORDER, ""], dtype=object)
+                target = names[np.where(has_next, next_rank, len(TIER_ORDER))]
+                not_owned = has_next
+        elif spec.expansion_type == EXPANSION_MODULE and spec.target:
+            target = np.full(n, spec.target, dtype=object)
+            not_owned = ~owned(spec.target)
+        else:
+            target = np.full(n, spec.target, dtype=object)
+            not_owned = np.ones(n, dtype=bool)
+    commercial = not spec.is_watch and spec.expansion_type != EXPANSION_NONE
+    counts = fired & not_owned if commercial else np.zeros(n, dtype=bool)
+    return _SignalOutcome(value=value, fired=fired, counts=counts, target=target)
+
+
+# --------------------------------------------------------------------------------------------------
+# Evaluation
+# --------------------------------------------------------------------------------------------------
+
+
+def _signal_rank_key(spec: SignalSpec) -> tuple[int, int, str]:
+    """Primary-signal order: most points, then higher priority (high before medium), then key."""
+    return (-spec.points, PRIORITY_RANK.get(spec.priority, len(PRIORITY_RANK)), spec.key)
+
+
+def _join_keys(keys: Sequence[str], masks: Sequence[np.ndarray], n: int) -> np.ndarray:
+    joined = np.full(n, "", dtype=object)
+    for key, mask in zip(keys, masks, strict=True):
+        separator = np.where(joined == "", "", WATCH_SEPARATOR)
+        joined = np.where(mask, joined + separator + key, joined)
+    return joined
+
+
+def evaluate(
+    accounts: pd.DataFrame,
+    snapshots: pd.DataFrame,
+    config: ScoringConfig,
+    as_of: dt.date,
+    uplifts: Mapping[str, tuple[float, str]] | None = None,
+) -> Evaluation:
+    """Gates, signals, score, qualification and estimate of every account at ``as_of``.
+
+    ``accounts``: indexed by account pk; columns account_id, segment, plan_tier, status, contract_arr,
+    customer_since, health_score, seats_licensed, api_limit_30d, owned_modules (list per row).
+    ``snapshots``: long frame account, date, metric, value; rows after ``as_of`` are ignored.
+    ``uplifts``: expansion type -> (fraction, source), e.g. from ``calibrate_uplifts``; a type missing
+    from it (or ``uplifts=None``) uses ``default_uplifts(config.signals)``.
+
+    Rules (see the module docstring): score = clip(sum of points of fired non-watch signals, 0, 100);
+    primary = the counting signal ranked by (points desc, priority, key); estimate = contract_arr x
+    uplift[primary.expansion_type]; qualifies = not blocked and not stale and a counting signal and
+    score >= score_threshold and estimate >= min_expansion_pct x contract_arr. ``reason`` is the first
+    of blocked:<gate>, stale, no_signal, owned, score_below_threshold, below_expansion_floor.
+    """
+    if isinstance(as_of, dt.datetime):
+        as_of = as_of.date()
+    if accounts.index.has_duplicates:
+        raise ValueError("accounts: the index (account pk) must be unique")
+    policy = config.policy
+    index = accounts.index
+    n = len(accounts)
+    cube = _build_cube(snapshots, index, as_of, config)
+
+    tenure = _tenure_days(accounts, as_of)
+    blocked, blocked_by, self_serve, self_serve_by = _apply_gates(accounts, config.gates, tenure, cube)
+
+    has_anchor = cube.anchor_col >= 0
+    fresh = has_anchor & (cube.anchor_col >= cube.n_days - 1 - policy.max_data_age_days)
+    stale = ~fresh
+
+    field_names = {s.denominator_field for s in config.signals if s.denominator_field}
+    fields = {name: _to_float(_account_field(accounts, name, tenure)) for name in field_names}
+    owned = _owned_lookup(accounts)
+    plan_tier = (
+        accounts["plan_tier"].astype(object).to_numpy()
+        if "plan_tier" in accounts
+        else np.full(n, "", dtype=object)
+    )
+    tier_rank = pd.Series(plan_tier).map(_TIER_RANK).fillna(-1).to_numpy(dtype=np.int64)
+
+    signals = tuple(config.signals)
+    outcomes = [_evaluate_signal(s, cube, fields, fresh, owned, tier_rank, plan_tier) for s in signals]
+
+    # Score: fired non-watch signals, including those that target something already owned.
+    score = np.zeros(n, dtype=np.int64)
+    any_scoring = np.zeros(n, dtype=bool)
+    for spec, outcome in zip(signals, outcomes, strict=True):
+        if not spec.is_watch:
+            score += outcome.fired * int(spec.points)
+            any_scoring |= outcome.fired
+    score = np.clip(score, 0, MAX_SCORE)
+
+    # Primary signal: first counting signal in rank order.
+    uplift_table = {**default_uplifts(signals), **dict(uplifts or {})}
+    ranked = sorted(range(len(signals)), key=lambda i: _signal_rank_key(signals[i]))
+    rows = np.arange(n)
+    if ranked:
+        counting = np.column_stack([outcomes[i].counts for i in ranked])
+        targets = np.column_stack([outcomes[i].target for i in ranked])
+        has_primary = counting.any(axis=1)
+        first = np.argmax(counting, axis=1)
+        ranked_specs = [signals[i] for i in ranked]
+
+        def pick(values: list[str]) -> np.ndarray:
+            return np.array(values, dtype=object)[first]
+
+        primary = np.where(has_primary, pick([s.key for s in ranked_specs]), "")
+        expansion_type = np.where(has_primary, pick([s.expansion_type for s in ranked_specs]), "")
+        uplift_of = [uplift_table.get(s.expansion_type, (0.0, UPLIFT_DEFAULT)) for s in ranked_specs]
+        uplift = np.where(has_primary, np.array([u[0] for u in uplift_of], dtype=float)[first], np.nan)
+        source = np.where(has_primary, pick([u[1] for u in uplift_of]), "")
+        target = np.where(has_primary, targets[rows, first], "")
+    else:
+        has_primary = np.zeros(n, dtype=bool)
+        primary = expansion_type = source = target = np.full(n, "", dtype=object)
+        uplift = np.full(n, np.nan)
+
+    contract_arr = _to_float(accounts["contract_arr"]) if "contract_arr" in accounts else np.full(n, np.nan)
+    estimate = contract_arr * uplift
+    with np.errstate(invalid="ignore"):
+        above_floor = estimate >= policy.min_expansion_pct * contract_arr
+    above_threshold = score >= policy.score_threshold
+    qualifies = ~blocked & fresh & has_primary & above_threshold & above_floor
+    reason = np.select(
+        [blocked, stale, ~any_scoring, ~has_primary, ~above_threshold, ~above_floor],
+        [
+            REASON_BLOCKED_PREFIX + blocked_by,
+            REASON_STALE,
+            REASON_NO_SIGNAL,
+            REASON_OWNED,
+            REASON_SCORE_BELOW,
+            REASON_BELOW_FLOOR,
+        ],
+        default="",
+    ).astype(object)
+
+    watch = [(s.key, o.fired) for s, o in zip(signals, outcomes, strict=True) if s.is_watch]
+    watch_fired = _join_keys([k for k, _ in watch], [m for _, m in watch], n)
+    watch_any = np.logical_or.reduce([m for _, m in watch]) if watch else np.zeros(n, dtype=bool)
+    watch_only = ~blocked & ~qualifies & watch_any
+
+    anchor_day = cube.anchor_day_numbers(int(np.datetime64(as_of, "D").astype(np.int64)))
+    anchor_date = np.where(has_anchor, anchor_day, np.datetime64("NaT", "D").astype(np.int64))
+    anchor_date = anchor_date.astype("datetime64[D]").astype("datetime64[ns]")
+
+    account_index = index.copy()
+    account_index.name = "account"
+    accounts_result = pd.DataFrame(
+        {
+            "blocked": blocked,
+            "blocked_by": blocked_by,
+            "self_serve": self_serve,
+            "self_serve_by": self_serve_by,
+            "stale": stale,
+            "score": score.astype(np.int64),
+            "qualifies": qualifies,
+            "reason": reason,
+            "primary_signal": primary,
+            "expansion_type": expansion_type,
+            "target": target,
+            "estimate": estimate,
+            "estimate_source": source,
+            "uplift": uplift,
+            "watch_fired": watch_fired,
+            "watch_only": watch_only,
+            "anchor_date": anchor_date,
+        },
+        index=account_index,
+    )
+
+    n_signals = len(signals)
+    signals_result = pd.DataFrame(
+        {
+            "account": np.repeat(index.to_numpy(), n_signals),
+            "signal": np.tile(np.array([s.key for s in signals], dtype=object), n),
+            "value": _interleave([o.value for o in outcomes], n, float),
+            "threshold": np.tile(np.array([s.threshold for s in signals], dtype=float), n),
+            "points": np.tile(np.array([s.points for s in signals], dtype=np.int64), n),
+            "fired": _interleave([o.fired for o in outcomes], n, bool),
+            "counts": _interleave([o.counts for o in outcomes], n, bool),
+            "target": _interleave([o.target for o in outcomes], n, object),
+            "priority": np.tile(np.array([s.priority for s in signals], dtype=object), n),
+            "expansion_type": np.tile(np.array([s.expansion_type for s in signals], dtype=object), n),
+        }
+    )
+
+    latest_metrics = pd.DataFrame(
+        {name: _latest(cube.values[slot]) for name, slot in cube.slots.items()}, index=account_index
+    )
+    return Evaluation(
+        accounts_result=accounts_result, signals_result=signals_result, latest_metrics=latest_metrics
+    )
+
+
+def _interleave(per_signal: Sequence[np.ndarray], n: int, dtype: Any) -> np.ndarray:
+    """Per-signal (accounts,) arrays as one account-major column (account 0's signals first)."""
+    if not per_signal:
+        return np.empty(0, dtype=dtype)
+    return np.column_stack([np.asarray(a, dtype=dtype) for a in per_signal]).reshape(-1)
+
+
+# --------------------------------------------------------------------------------------------------
+# Triggered signals (stored on the EQL record)
+# --------------------------------------------------------------------------------------------------
+
+_TRIGGERED_COLUMNS = ["signal", "value", "threshold", "points"]
+
+
+def _fired_sorted(signals_result: pd.DataFrame) -> pd.DataFrame:
+    fired = signals_result[signals_result["fired"].to_numpy(dtype=bool)]
+    rank = fired["priority"].map(PRIORITY_RANK).fillna(len(PRIORITY_RANK))
+    return fired.assign(_neg_points=-fired["points"], _rank=rank).sort_values(
+        ["account", "_neg_points", "_rank", "signal"], kind="stable"
+    )
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    out = []
+    for signal, value, threshold, points in frame[_TRIGGERED_COLUMNS].itertuples(index=False, name=None):
+        out.append(
+            {
+                "signal": str(signal),
+                "value": None if pd.isna(value) else float(value),
+                "threshold": float(threshold),
+                "points": int(points),
+            }
+        )
+    return out
+
+
+def triggered_signals(signals_result: pd.DataFrame, account: Any) -> list[dict[str, Any]]:
+    """Fired signals of one account as ``{signal, value, threshold, points}`` (JSON-ready).
+
+    Every fired signal is listed (watch and owned-target ones included), primary order first: points
+    desc, priority, key. ``value`` is None when the reading is NaN.
+    """
+    rows = signals_result[signals_result["account"].to_numpy() == account]
+    return _records(_fired_sorted(rows))
+
+
+def triggered_signals_by_account(signals_result: pd.DataFrame) -> dict[Any, list[dict[str, Any]]]:
+    """``triggered_signals`` for every account with at least one fired signal, in one pass."""
+    ordered = _fired_sorted(signals_result)
+    out: dict[Any, list[dict[str, Any]]] = {}
+    records = _records(ordered)
+    for account, record in zip(ordered["account"].tolist(), records, strict=True):
+        out.setdefault(account, []).append(record)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Opening angle
+# --------------------------------------------------------------------------------------------------
+
+#: Placeholders an opening angle may use. Percent ones take a fraction (0.92 -> "92%"), money ones a
+#: number (40000 -> "40,000"), counts render with thousands separators, anything else as text.
+ALLOWED_PLACEHOLDERS: frozenset[str] = frozenset(
+    {
+        "account_name",
+        "seat_utilisation",
+        "seats_active",
+        "seats_licensed",
+        "api_utilisation",
+        "api_calls_30d",
+        "api_limit_30d",
+        "automation_workflows",
+        "departments_active",
+        "module",
+        "target_tier",
+        "contract_arr",
+        "estimate",
+        "signal_value",
+        "threshold",
+    }
+)
+_PERCENT_PLACEHOLDERS = frozenset({"seat_utilisation", "api_utilisation"})
+#: Shown wherever a placeholder has no value, is unknown or malformed.
+MISSING_PLACEHOLDER_TEXT = "—"
+_FORMATTER = string.Formatter()
+
+
+def placeholder_names(template: str) -> set[str]:
+    """Every ``{field}`` name a template uses, as written (admin validation: names - ALLOWED).
+
+    Returns an empty set when the template's braces do not parse.
+    """
+    try:
+        return {field for _, field, _, _ in _FORMATTER.parse(template or "") if field is not None}
+    except ValueError:
+        return set()
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (Real, Decimal)) and not isinstance(value, bool)
+
+
+def _plain_number(value: Any) -> str:
+    number = float(value)
+    if number.is_integer():
+        return f"{int(number):,}"
+    return f"{number:,.2f}".rstrip("0").rstrip(".")
+
+
+def _format_placeholder(name: str, value: Any, format_spec: str) -> str:
+    if value is None or (_is_number(value) and math.isnan(float(value))):
+        return MISSING_PLACEHOLDER_TEXT
+    if format_spec:
+        try:
+            return format(value, format_spec)
+        except (TypeError, ValueError):
+            pass  # a spec that does not suit the value falls back to the default rendering
+    if _is_number(value):
+        if name in _PERCENT_PLACEHOLDERS:
+            return f"{float(value) * 100:.0f}%"
+        return _plain_number(value)
+    return str(value)
+
+
+def render_opening_angle(template: str, context: Mapping[str, Any]) -> str:
+    """Fill an opening angle's ``{placeholder}`` fields from ``context``; never raises.
+
+    Only names in ``ALLOWED_PLACEHOLDERS`` are filled (no attribute or index access); a missing,
+    None/NaN or unknown one renders as ``"—"``; a template whose braces do not parse is returned as is.
+    """
+    if not template:
+        return ""
+    try:
+        parsed = list(_FORMATTER.parse(template))
+    except ValueError:
+        return template
+    parts = []
+    for literal, field, format_spec, _conversion in parsed:
+        parts.append(literal)
+        if field is None:
+            continue
+        if field not in ALLOWED_PLACEHOLDERS or field not in context:
+            parts.append(MISSING_PLACEHOLDER_TEXT)
+        else:
+            parts.append(_format_placeholder(field, context[field], format_spec or ""))
+    return "".join(parts)
+
+
+def _ratio(numerator: Any, denominator: Any) -> float | None:
+    if not (_is_number(numerator) and _is_number(denominator)):
+        return None
+    top, bottom = float(numerator), float(denominator)
+    if math.isnan(top) or math.isnan(bottom) or bottom == 0:
+        return None
+    return top / bottom
+
+
+def opening_angle_context(
+    *,
+    account: Mapping[str, Any],
+    latest: Mapping[str, Any],
+    expansion_type: str = "",
+    target: str = "",
+    estimate: Any = None,
+    signal_value: Any = None,
+    threshold: Any = None,
+) -> dict[str, Any]:
+    """Context for ``render_opening_angle`` from an account row, its ``latest_metrics`` row and the
+    primary signal's outcome (expansion type, target, estimate, reading, threshold).
+
+    seat_utilisation = seats_active / seats_licensed; api_utilisation = api_calls_30d / api_limit_30d;
+    ``module`` is the target of a module signal, ``target_tier`` that of a tier signal.
+    """
+    name = account.get("name") or account.get("account_name") or account.get("account_id") or ""
+    seats_active = latest.get("seats_active")
+    api_calls = latest.get("api_calls_30d")
+    return {
+        "account_name": name,
+        "seat_utilisation": _ratio(seats_active, account.get("seats_licensed")),
+        "seats_active": seats_active,
+        "seats_licensed": account.get("seats_licensed"),
+        "api_utilisation": _ratio(api_calls, account.get("api_limit_30d")),
+        "api_calls_30d": api_calls,
+        "api_limit_30d": account.get("api_limit_30d"),
+        "automation_workflows": latest.get("automation_workflows"),
+        "departments_active": latest.get("departments_active"),
+        "module": target if expansion_type == EXPANSION_MODULE else None,
+        "target_tier": target if expansion_type == EXPANSION_TIER else None,
+        "contract_arr": account.get("contract_arr"),
+        "estimate": estimate,
+        "signal_value": signal_value,
+        "threshold": threshold,
+    }

@@ -1,0 +1,238 @@
+"""ORM reads that build what the pure engine needs: configuration, accounts, the snapshot window."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Iterable
+
+import pandas as pd
+from django.db import connection
+
+from expansion.models import EQL, OPEN_STATUSES, Account, Expansion, Metric, UsageSnapshot
+from scoring import config as cfg
+from scoring.models import EqlPolicy, Gate, SignalDefinition
+
+ACCOUNT_COLUMNS = (
+    "pk",
+    "account_id",
+    "name",
+    "segment",
+    "plan_tier",
+    "status",
+    "contract_arr",
+    "customer_since",
+    "health_score",
+    "seats_licensed",
+    "api_limit_30d",
+    "owned_modules",
+    "ae_id",
+    "csm_id",
+)
+
+
+def signal_spec(signal: SignalDefinition) -> cfg.SignalSpec:
+    return cfg.SignalSpec(
+        key=signal.key,
+        name=signal.name,
+        metric=signal.metric,
+        threshold=float(signal.threshold),
+        operator=signal.operator,
+        compare=signal.compare,
+        denominator_metric=signal.denominator_metric,
+        denominator_field=signal.denominator_field,
+        window_days=signal.window_days,
+        persistence_days=max(1, signal.persistence_days),
+        points=signal.points,
+        priority=signal.priority,
+        expansion_type=signal.expansion_type,
+        target=signal.target,
+        default_uplift=float(signal.default_uplift),
+        opening_angle=signal.opening_angle,
+        hypothesis=signal.hypothesis,
+        discovery_questions=tuple(q.strip() for q in signal.discovery_questions.splitlines() if q.strip()),
+    )
+
+
+def gate_spec(gate: Gate) -> cfg.GateSpec:
+    return cfg.GateSpec(
+        name=gate.name,
+        subject=gate.subject,
+        operator=gate.operator,
+        value=gate.value,
+        action=gate.action,
+        skip_if_missing=gate.skip_if_missing,
+        segments=tuple(s.strip() for s in gate.segments.split(";") if s.strip()),
+        order=gate.order,
+    )
+
+
+def policy_load() -> EqlPolicy:
+    return EqlPolicy.objects.order_by("pk").first() or EqlPolicy.objects.create()
+
+
+def policy_spec(policy: EqlPolicy) -> cfg.PolicySpec:
+    return cfg.PolicySpec(
+        score_threshold=policy.score_threshold,
+        min_expansion_pct=float(policy.min_expansion_pct),
+        suppression_days=policy.suppression_days,
+        max_data_age_days=policy.max_data_age_days,
+        min_calibration_samples=policy.min_calibration_samples,
+    )
+
+
+def config_version() -> int:
+    """A number that grows with every saved change to signals, gates, policy or routing rules."""
+    from routing.models import RoutingRule
+
+    models = (SignalDefinition, Gate, EqlPolicy, RoutingRule)
+    return sum(m.history.count() for m in models)
+
+
+def scoring_config_load() -> cfg.ScoringConfig:
+    """The active configuration as the engine's frozen dataclasses."""
+    signals = tuple(signal_spec(s) for s in SignalDefinition.objects.filter(active=True))
+    gates = tuple(gate_spec(g) for g in Gate.objects.filter(active=True))
+    return cfg.ScoringConfig(
+        signals=signals, gates=gates, policy=policy_spec(policy_load()), version=config_version()
+    )
+
+
+def accounts_frame(
+    *, pk_range: tuple[int, int] | None = None, pks: Iterable[int] | None = None
+) -> pd.DataFrame:
+    """Accounts indexed by pk with the columns the engine reads (money as float)."""
+    qs = Account.objects.all()
+    if pk_range is not None:
+        qs = qs.filter(pk__gte=pk_range[0], pk__lte=pk_range[1])
+    if pks is not None:
+        qs = qs.filter(pk__in=list(pks))
+    frame = pd.DataFrame.from_records(list(qs.values_list(*ACCOUNT_COLUMNS)), columns=list(ACCOUNT_COLUMNS))
+    frame["contract_arr"] = frame["contract_arr"].astype(float)
+    frame["health_score"] = pd.to_numeric(frame["health_score"], errors="coerce").astype(float)
+    frame["customer_since"] = pd.to_datetime(frame["customer_since"])
+    return frame.set_index("pk").rename_axis("account")
+
+
+def needed_windows(config: cfg.ScoringConfig, as_of: dt.date) -> list[tuple[str, dt.date, dt.date]]:
+    """(metric or family prefix, first day, last day) ranges the active signals and gates read.
+
+    A signal reads its persistence days ending at the anchor (at most max_data_age_days before as_of)
+    and, for change/multiple signals, the same days shifted back by window_days (with the same slack
+    for "latest on or before"). Nothing else is read: the pass never loads the whole history.
+    """
+    slack = config.policy.max_data_age_days
+    out: list[tuple[str, dt.date, dt.date]] = []
+    for spec in config.signals:
+        first = as_of - dt.timedelta(days=slack + spec.persistence_days - 1)
+        metrics = [spec.metric] + ([spec.denominator_metric] if spec.denominator_metric else [])
+        for metric in metrics:
+            out.append((metric, first, as_of))
+            if spec.compare != cfg.COMPARE_VALUE and spec.window_days:
+                past_last = as_of - dt.timedelta(days=spec.window_days)
+                out.append((metric, first - dt.timedelta(days=spec.window_days + slack), past_last))
+    for gate in config.gates:
+        if gate.subject not in cfg.ACCOUNT_FIELDS:
+            out.append((gate.subject, as_of - dt.timedelta(days=slack), as_of))
+    return out
+
+
+def _metric_ids(name: str, metrics: dict[str, int]) -> list[int]:
+    if name.endswith(cfg.MODULE_WILDCARD):
+        prefix = name[: -len(cfg.MODULE_WILDCARD)] + ":"
+        return [pk for n, pk in metrics.items() if n.startswith(prefix)]
+    return [metrics[name]] if name in metrics else []
+
+
+def snapshot_window(
+    config: cfg.ScoringConfig,
+    as_of: dt.date,
+    *,
+    pk_range: tuple[int, int] | None = None,
+    pks: Iterable[int] | None = None,
+) -> pd.DataFrame:
+    """Long frame (account, date, metric, value) of just the days the configuration needs."""
+    metrics = dict(Metric.objects.values_list("name", "pk"))
+    names = {pk: name for name, pk in metrics.items()}
+    ranges: dict[tuple[dt.date, dt.date], set[int]] = {}
+    for metric, first, last in needed_windows(config, as_of):
+        ids = _metric_ids(metric, metrics)
+        if ids:
+            ranges.setdefault((first, last), set()).update(ids)
+    frames = []
+    pk_list = list(pks) if pks is not None else None
+    for (first, last), ids in ranges.items():
+        qs = UsageSnapshot.objects.filter(date__gte=first, date__lte=last, metric_id__in=sorted(ids))
+        if pk_range is not None:
+            qs = qs.filter(account_id__gte=pk_range[0], account_id__lte=pk_range[1])
+        if pk_list is not None:
+            qs = qs.filter(account_id__in=pk_list)
+        frames.append(_read(qs.values_list("account_id", "date", "metric_id", "value")))
+    if not frames:
+        return pd.DataFrame({"account": [], "date": [], "metric": [], "value": []})
+    frame = pd.concat(frames, ignore_index=True).drop_duplicates(["account", "metric", "date"])
+    frame["metric"] = frame["metric"].map(names)
+    return frame
+
+
+def _read(qs) -> pd.DataFrame:
+    """Run a values_list query into a frame; PostgreSQL streams it with COPY (several times faster)."""
+    columns = ["account", "date", "metric", "value"]
+    if connection.vendor == "postgresql":
+        sql, params = qs.query.sql_with_params()
+        with connection.cursor() as cur:
+            query = cur.cursor.mogrify(sql, params)
+            buf = io.BytesIO()
+            with cur.cursor.copy(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)") as copy:
+                for block in copy:
+                    buf.write(block)
+        buf.seek(0)
+        if not buf.getbuffer().nbytes:
+            return pd.DataFrame(columns=columns)
+        frame = pd.read_csv(buf, names=columns, header=None)
+        frame["date"] = pd.to_datetime(frame["date"])
+        return frame
+    frame = pd.DataFrame.from_records(list(qs), columns=columns)
+    frame["date"] = pd.to_datetime(frame["date"])
+    return frame
+
+
+def expansions_frame() -> pd.DataFrame:
+    """Historical expansions for uplift calibration."""
+    rows = Expansion.objects.values_list("status", "expansion_type", "expansion_arr", "contract_arr_at_close")
+    frame = pd.DataFrame.from_records(
+        list(rows), columns=["status", "expansion_type", "expansion_arr", "contract_arr_at_close"]
+    )
+    for column in ("expansion_arr", "contract_arr_at_close"):
+        frame[column] = frame[column].astype(float)
+    return frame
+
+
+def open_eqls(*, pk_range: tuple[int, int]) -> dict[int, EQL]:
+    """Open EQLs of the accounts in a pk range, by account pk."""
+    qs = EQL.objects.filter(
+        account_id__gte=pk_range[0], account_id__lte=pk_range[1], status__in=OPEN_STATUSES
+    )
+    return {e.account_id: e for e in qs}
+
+
+def suppressed_until(*, pk_range: tuple[int, int], as_of: dt.datetime, days: int) -> dict[int, dt.datetime]:
+    """Accounts whose last EQL closed less than ``days`` before as_of, with the date suppression ends."""
+    since = as_of - dt.timedelta(days=days)
+    rows = (
+        EQL.objects.filter(
+            account_id__gte=pk_range[0],
+            account_id__lte=pk_range[1],
+            closed_at__gt=since,
+            closed_at__lte=as_of,
+        )
+        .values_list("account_id", "closed_at")
+        .order_by("closed_at")
+    )
+    return {account: closed + dt.timedelta(days=days) for account, closed in rows}
+
+
+def account_pk_chunks(chunk_size: int) -> list[tuple[int, int]]:
+    """Inclusive pk ranges of at most ``chunk_size`` accounts each."""
+    pks = list(Account.objects.order_by("pk").values_list("pk", flat=True))
+    return [(pks[i], pks[min(i + chunk_size, len(pks)) - 1]) for i in range(0, len(pks), chunk_size)]

@@ -1,0 +1,509 @@
+"""The scoring pass: selectors -> pure engine -> EQL writes (create, update, leave alone).
+
+A pass is split into account chunks; each chunk evaluates and writes in its own transaction, so a
+crash leaves no half-written EQL and the next pass completes the work. One open EQL per account is
+guarded by the database (partial unique constraint): two passes racing insert with
+``ignore_conflicts`` and the loser simply finds the winner's row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pandas as pd
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from expansion.models import EQL, OPEN_STATUSES, EQLStatus, ReviewState
+from routing import rules as routing_rules
+from routing import selectors as routing_selectors
+from routing.models import RoundRobinCursor
+from scoring import config as cfg
+from scoring import engine, selectors
+from scoring.models import PassStatus, ScoringPass
+
+logger = logging.getLogger(__name__)
+
+#: Readings are stored with this many decimals, so an unchanged reading never rewrites an EQL.
+VALUE_DECIMALS = 4
+
+
+@dataclass
+class ChunkCounts:
+    accounts_scored: int = 0
+    eqls_created: int = 0
+    eqls_updated: int = 0
+    eqls_unchanged: int = 0
+    csm_reviews_created: int = 0
+    created_ids: tuple[int, ...] = ()
+    changed_ids: tuple[int, ...] = ()
+
+    def add(self, other: ChunkCounts) -> None:
+        self.accounts_scored += other.accounts_scored
+        self.eqls_created += other.eqls_created
+        self.eqls_updated += other.eqls_updated
+        self.eqls_unchanged += other.eqls_unchanged
+        self.csm_reviews_created += other.csm_reviews_created
+        self.created_ids += other.created_ids
+        self.changed_ids += other.changed_ids
+
+
+def as_of_datetime(value: dt.date | dt.datetime | None) -> dt.datetime:
+    """A pass's clock: now, or the start of the given day (``score --as-of DATE``) in the site timezone."""
+    if value is None:
+        return timezone.now()
+    if isinstance(value, dt.datetime):
+        return value if timezone.is_aware(value) else timezone.make_aware(value)
+    return timezone.make_aware(dt.datetime.combine(value, dt.time.min))
+
+
+def _round(value) -> float | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return round(float(value), VALUE_DECIMALS)
+
+
+def _money(value: float) -> Decimal:
+    return Decimal(str(round(float(value), 2))).quantize(Decimal("0.01"))
+
+
+def _triggered(records: list[dict]) -> list[dict]:
+    return [
+        {
+            "signal": r["signal"],
+            "value": _round(r["value"]),
+            "threshold": _round(r["threshold"]),
+            "points": r["points"],
+        }
+        for r in records
+    ]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What the pass wants an account's open EQL to look like."""
+
+    account: int
+    qualifies: bool
+    score: int
+    primary_signal: str
+    priority: str
+    expansion_type: str
+    target: str
+    estimate: Decimal
+    estimate_source: str
+    triggered: list
+    evaluation: dict
+    opening_angle: str
+    discovery_questions: list
+    self_serve_gate: bool
+    watch_only: bool
+    segment: str
+    plan_tier: str
+    contract_arr: Decimal
+    ae_id: int | None
+    csm_id: int | None
+
+
+def _candidates(
+    evaluation: engine.Evaluation,
+    accounts: pd.DataFrame,
+    config: cfg.ScoringConfig,
+    as_of: dt.datetime,
+) -> dict[int, Candidate]:
+    """Turn engine output into one Candidate per account that qualifies or has a watch signal firing."""
+    result = evaluation.accounts_result
+    wanted = result[result["qualifies"] | (result["watch_fired"] != "")]
+    if wanted.empty:
+        return {}
+    signals = evaluation.signals_result
+    signals = signals[signals["account"].isin(wanted.index)]
+    triggered = engine.triggered_signals_by_account(signals)
+    specs = {s.key: s for s in config.signals}
+    per_account_signals = dict(iter(signals.groupby("account", sort=False)))
+    out: dict[int, Candidate] = {}
+    for account, row in wanted.iterrows():
+        acc = accounts.loc[account]
+        primary = specs.get(row["primary_signal"]) if row["qualifies"] else None
+        watch_keys = [k for k in row["watch_fired"].split(engine.WATCH_SEPARATOR) if k]
+        script_spec = primary or (specs.get(watch_keys[0]) if watch_keys else None)
+        latest = (
+            evaluation.latest_metrics.loc[account].to_dict()
+            if account in evaluation.latest_metrics.index
+            else {}
+        )
+        estimate = row["estimate"] if row["qualifies"] else 0.0
+        rows = per_account_signals.get(account)
+        primary_row = None
+        if rows is not None and script_spec is not None:
+            match = rows[rows["signal"] == script_spec.key]
+            primary_row = match.iloc[0] if len(match) else None
+        context = engine.opening_angle_context(
+            account={**acc.to_dict(), "account_id": acc["account_id"]},
+            latest=latest,
+            expansion_type=row["expansion_type"] if primary else "",
+            target=row["target"] if primary else "",
+            estimate=estimate if primary else None,
+            signal_value=None if primary_row is None else primary_row["value"],
+            threshold=None if primary_row is None else primary_row["threshold"],
+        )
+        signal_detail = []
+        if rows is not None:
+            signal_detail = [
+                {
+                    "signal": r.signal,
+                    "value": _round(r.value),
+                    "threshold": _round(r.threshold),
+                    "points": int(r.points),
+                    "fired": bool(r.fired),
+                    "counts": bool(r.counts),
+                    "target": r.target or "",
+                }
+                for r in rows.itertuples(index=False)
+            ]
+        evaluation_record = {
+            "as_of": as_of.isoformat(),
+            "config_version": config.version,
+            "score": int(row["score"]),
+            "score_threshold": config.policy.score_threshold,
+            "gates": {"blocked_by": row["blocked_by"], "self_serve": bool(row["self_serve"])},
+            "signals": signal_detail,
+            "estimate": {
+                "contract_arr": float(acc["contract_arr"]),
+                "uplift": None if pd.isna(row["uplift"]) else float(row["uplift"]),
+                "source": row["estimate_source"] if primary else "",
+                "floor_pct": config.policy.min_expansion_pct,
+            },
+            "reason": row["reason"],
+        }
+        out[int(account)] = Candidate(
+            account=int(account),
+            qualifies=bool(row["qualifies"]),
+            score=int(row["score"]) if row["qualifies"] else 0,
+            primary_signal=primary.key if primary else (watch_keys[0] if watch_keys else ""),
+            priority=primary.priority if primary else cfg.PRIORITY_WATCH,
+            expansion_type=row["expansion_type"] if primary else "",
+            target=row["target"] if primary else "",
+            estimate=_money(estimate if not pd.isna(estimate) else 0.0),
+            estimate_source=row["estimate_source"] if primary else "",
+            triggered=_triggered(triggered.get(account, [])),
+            evaluation=evaluation_record,
+            opening_angle=engine.render_opening_angle(script_spec.opening_angle, context)
+            if script_spec
+            else "",
+            discovery_questions=list(script_spec.discovery_questions) if script_spec else [],
+            self_serve_gate=bool(row["self_serve"]),
+            watch_only=not row["qualifies"],
+            segment=acc["segment"],
+            plan_tier=acc["plan_tier"],
+            contract_arr=_money(acc["contract_arr"]),
+            ae_id=None if pd.isna(acc["ae_id"]) else int(acc["ae_id"]),
+            csm_id=None if pd.isna(acc["csm_id"]) else int(acc["csm_id"]),
+        )
+    return out
+
+
+# Fields a re-fire may refresh on an open EQL; equal values mean nothing is written.
+REFRESH_FIELDS = (
+    "score",
+    "primary_signal",
+    "priority",
+    "expansion_type",
+    "target",
+    "estimated_expansion_arr",
+    "estimate_source",
+    "triggered_signals",
+    "opening_angle",
+    "discovery_questions",
+    "contract_arr",
+)
+
+
+def _refresh_values(c: Candidate) -> dict:
+    return {
+        "score": c.score,
+        "primary_signal": c.primary_signal,
+        "priority": c.priority,
+        "expansion_type": c.expansion_type,
+        "target": c.target,
+        "estimated_expansion_arr": c.estimate,
+        "estimate_source": c.estimate_source,
+        "triggered_signals": c.triggered,
+        "opening_angle": c.opening_angle,
+        "discovery_questions": c.discovery_questions,
+        "contract_arr": c.contract_arr,
+    }
+
+
+class _Router:
+    """Routes and assigns owners for one chunk, holding the round-robin cursors locked."""
+
+    def __init__(self, policy):
+        self.rules = routing_selectors.rule_specs()
+        self.sla = routing_selectors.sla_policy(policy)
+        cursors = {
+            c.role: c
+            for c in RoundRobinCursor.objects.select_for_update()
+            .filter(role__in=["AE", "CSM"])
+            .order_by("role")
+        }
+        for role in ("AE", "CSM"):
+            if role not in cursors:
+                cursors[role] = RoundRobinCursor.objects.create(role=role)
+        self.cursors = cursors
+        self.people = {role: routing_selectors.people_by_role(role) for role in ("AE", "CSM")}
+        self.book = routing_rules.LoadBook(
+            open_counts=routing_selectors.open_counts(),
+            last_assigned={role: c.last_user_id for role, c in cursors.items()},
+        )
+
+    def route(self, c: Candidate) -> routing_rules.RouteDecision:
+        facts = routing_rules.RouteFacts(
+            estimate=float(c.estimate),
+            expansion_type=c.expansion_type,
+            priority=c.priority,
+            segment=c.segment,
+            plan_tier=c.plan_tier,
+            watch_only=c.watch_only,
+            self_serve_gate=c.self_serve_gate,
+        )
+        return routing_rules.decide_route(facts, self.rules)
+
+    def assign(self, c: Candidate, route: str) -> int | None:
+        role = routing_rules.OWNER_ROLE[route]
+        preferred = c.ae_id if role == "AE" else c.csm_id
+        return routing_rules.choose_owner(
+            preferred=preferred, role=role, people=self.people[role], book=self.book
+        )
+
+    def save_cursors(self) -> None:
+        for role, cursor in self.cursors.items():
+            last = self.book.last_assigned.get(role, 0)
+            if cursor.last_user_id != last:
+                cursor.last_user_id = last
+                cursor.save(update_fields=["last_user_id"])
+
+
+def _apply_route(eql: EQL, c: Candidate, router: _Router, as_of: dt.datetime) -> None:
+    decision = router.route(c)
+    eql.route = decision.route
+    eql.csm_involvement_required = decision.csm_involvement_required
+    eql.owner_id = router.assign(c, decision.route)
+    eql.unassigned = eql.owner_id is None
+    eql.csm_id = c.csm_id
+    eql.assigned_at = as_of if eql.owner_id else None
+    clock = routing_rules.sla_clock(route=decision.route, priority=c.priority, start=as_of, policy=router.sla)
+    eql.sla_deadline = clock.sla_deadline
+    eql.review_window_ends_at = clock.review_window_ends_at
+    eql.review_state = ReviewState.PENDING if clock.review_window_ends_at else ReviewState.NONE
+    eql.evaluation = {**c.evaluation, "route_rule": decision.rule}
+
+
+def scoring_chunk_run(
+    *,
+    pass_id: int,
+    pk_range: tuple[int, int],
+    as_of: dt.datetime,
+    config: cfg.ScoringConfig,
+    uplifts: dict[str, tuple[float, str]],
+) -> ChunkCounts:
+    """Evaluate one range of accounts and write its EQLs in one transaction."""
+    as_of_date = timezone.localdate(as_of)
+    accounts = selectors.accounts_frame(pk_range=pk_range)
+    counts = ChunkCounts(accounts_scored=len(accounts))
+    if accounts.empty:
+        return counts
+    snapshots = selectors.snapshot_window(config, as_of_date, pk_range=pk_range)
+    evaluation = engine.evaluate(accounts, snapshots, config, as_of_date, uplifts)
+    candidates = _candidates(evaluation, accounts, config, as_of)
+    policy = selectors.policy_load()
+    with transaction.atomic():
+        existing = selectors.open_eqls(pk_range=pk_range)
+        suppressed = selectors.suppressed_until(
+            pk_range=pk_range, as_of=as_of, days=config.policy.suppression_days
+        )
+        router = None
+        to_create: list[EQL] = []
+        to_update: list[EQL] = []
+        upgraded: list[int] = []
+        for account, c in candidates.items():
+            eql = existing.get(account)
+            if eql is not None:
+                changed = _refresh(eql, c)
+                if c.qualifies and eql.route == routing_rules.ROUTE_CSM_REVIEW:
+                    router = router or _Router(policy)
+                    _apply_route(eql, c, router, as_of)
+                    upgraded.append(eql.pk)
+                    changed = True
+                if changed:
+                    eql.updated_at = as_of
+                    eql.last_pass = pass_id
+                    to_update.append(eql)
+                else:
+                    counts.eqls_unchanged += 1
+                continue
+            if account in suppressed:
+                continue
+            router = router or _Router(policy)
+            eql = EQL(
+                account_id=account,
+                status=EQLStatus.NEW,
+                created_at=as_of,
+                updated_at=as_of,
+                config_version=config.version,
+                last_pass=pass_id,
+                self_serve_gate=c.self_serve_gate,
+                **_refresh_values(c),
+            )
+            _apply_route(eql, c, router, as_of)
+            to_create.append(eql)
+        if to_create:
+            EQL.objects.bulk_create(to_create, batch_size=1000, ignore_conflicts=True)
+            mine = EQL.objects.filter(
+                account_id__in=[e.account_id for e in to_create], status__in=OPEN_STATUSES, last_pass=pass_id
+            ).values_list("pk", "route")
+            created = list(mine)
+            counts.created_ids = tuple(pk for pk, _ in created)
+            counts.eqls_created = sum(1 for _, route in created if route != routing_rules.ROUTE_CSM_REVIEW)
+            counts.csm_reviews_created = len(created) - counts.eqls_created
+        if to_update:
+            fields = [
+                *REFRESH_FIELDS,
+                "updated_at",
+                "last_pass",
+                "evaluation",
+                "route",
+                "owner",
+                "csm",
+                "csm_involvement_required",
+                "unassigned",
+                "assigned_at",
+                "sla_deadline",
+                "review_window_ends_at",
+                "review_state",
+                "self_serve_gate",
+            ]
+            EQL.objects.bulk_update(to_update, fields, batch_size=1000)
+            counts.eqls_updated = len(to_update)
+            counts.changed_ids = tuple(e.pk for e in to_update)
+        if router is not None:
+            router.save_cursors()
+        if counts.created_ids or counts.changed_ids:
+            from routing.services import eqls_announce
+
+            created_ids, changed_ids = counts.created_ids, counts.changed_ids
+            transaction.on_commit(
+                lambda: eqls_announce(
+                    created_ids=created_ids, changed_ids=changed_ids, upgraded_ids=tuple(upgraded)
+                )
+            )
+    return counts
+
+
+def _refresh(eql: EQL, c: Candidate) -> bool:
+    """Bring an open EQL up to date with a re-fire; True when anything changed.
+
+    A watch signal firing on an account whose EQL is a real (qualified) one is added to its
+    triggered signals; a non-qualifying re-evaluation never downgrades a real EQL.
+    """
+    if not c.qualifies and eql.route != routing_rules.ROUTE_CSM_REVIEW:
+        known = {t["signal"] for t in eql.triggered_signals}
+        extra = [t for t in c.triggered if t["signal"] not in known and t["points"] == 0]
+        if not extra:
+            return False
+        eql.triggered_signals = [*eql.triggered_signals, *extra]
+        return True
+    changed = False
+    for name, value in _refresh_values(c).items():
+        if getattr(eql, name) != value:
+            setattr(eql, name, value)
+            changed = True
+    if changed:
+        eql.evaluation = {**c.evaluation, "route_rule": eql.evaluation.get("route_rule", "")}
+        eql.self_serve_gate = c.self_serve_gate
+    return changed
+
+
+def scoring_pass_start(
+    *, as_of: dt.datetime, trigger: str, config: cfg.ScoringConfig, chunks: int
+) -> ScoringPass:
+    return ScoringPass.objects.create(
+        as_of=as_of, started_at=timezone.now(), trigger=trigger, config_version=config.version, chunks=chunks
+    )
+
+
+def scoring_pass_finish(*, scoring_pass: ScoringPass, counts: ChunkCounts, error: str = "") -> ScoringPass:
+    scoring_pass.finished_at = timezone.now()
+    scoring_pass.status = PassStatus.FAILED if error else PassStatus.COMPLETED
+    scoring_pass.error = error
+    for name in ("accounts_scored", "eqls_created", "eqls_updated", "eqls_unchanged", "csm_reviews_created"):
+        setattr(scoring_pass, name, getattr(counts, name))
+    scoring_pass.seconds = (scoring_pass.finished_at - scoring_pass.started_at).total_seconds()
+    scoring_pass.save()
+    logger.info(
+        "scoring pass=%s status=%s as_of=%s accounts=%d created=%d updated=%d unchanged=%d reviews=%d "
+        "seconds=%.2f",
+        scoring_pass.pk,
+        scoring_pass.status,
+        scoring_pass.as_of.isoformat(),
+        counts.accounts_scored,
+        counts.eqls_created,
+        counts.eqls_updated,
+        counts.eqls_unchanged,
+        counts.csm_reviews_created,
+        scoring_pass.seconds,
+    )
+    return scoring_pass
+
+
+def pass_inputs() -> tuple[cfg.ScoringConfig, dict[str, tuple[float, str]]]:
+    config = selectors.scoring_config_load()
+    uplifts = engine.calibrate_uplifts(
+        selectors.expansions_frame(), config.signals, config.policy.min_calibration_samples
+    )
+    return config, uplifts
+
+
+def scoring_pass_run(
+    *, as_of: dt.date | dt.datetime | None = None, trigger: str = "command", chunk_size: int | None = None
+) -> ScoringPass:
+    """One whole pass in this process, chunk after chunk (the Celery task fans chunks out instead)."""
+    as_of_dt = as_of_datetime(as_of)
+    config, uplifts = pass_inputs()
+    chunks = selectors.account_pk_chunks(chunk_size or settings.SCORING_CHUNK_SIZE)
+    scoring_pass = scoring_pass_start(as_of=as_of_dt, trigger=trigger, config=config, chunks=len(chunks))
+    total = ChunkCounts()
+    started = time.monotonic()
+    try:
+        for pk_range in chunks:
+            total.add(
+                scoring_chunk_run(
+                    pass_id=scoring_pass.pk, pk_range=pk_range, as_of=as_of_dt, config=config, uplifts=uplifts
+                )
+            )
+    except Exception as exc:
+        scoring_pass_finish(scoring_pass=scoring_pass, counts=total, error=f"{type(exc).__name__}: {exc}")
+        raise
+    logger.debug("pass %s chunks=%d in %.2fs", scoring_pass.pk, len(chunks), time.monotonic() - started)
+    return scoring_pass_finish(scoring_pass=scoring_pass, counts=total)
+
+
+def pass_summary(scoring_pass: ScoringPass) -> dict:
+    """The contract's ``score --json`` shape."""
+    return {
+        "as_of": scoring_pass.as_of.date().isoformat(),
+        "accounts_scored": scoring_pass.accounts_scored,
+        "eqls_created": scoring_pass.eqls_created,
+        "eqls_updated": scoring_pass.eqls_updated,
+        "eqls_unchanged": scoring_pass.eqls_unchanged,
+        "csm_reviews_created": scoring_pass.csm_reviews_created,
+        "seconds": round(scoring_pass.seconds, 3),
+        "pass_id": scoring_pass.pk,
+        "status": scoring_pass.status,
+    }

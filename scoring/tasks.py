@@ -1,0 +1,99 @@
+"""Thin Celery tasks for the hourly pass: fan account chunks out to workers, then record the pass."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from celery import chord, shared_task
+from django.conf import settings
+from django.db import transaction
+
+from scoring import selectors, services
+from scoring.config import GateSpec, PolicySpec, ScoringConfig, SignalSpec
+
+
+def _config_to_wire(config: ScoringConfig) -> dict:
+    from dataclasses import asdict
+
+    return asdict(config)
+
+
+def _config_from_wire(data: dict) -> ScoringConfig:
+    signals = tuple(
+        SignalSpec(**{**s, "discovery_questions": tuple(s["discovery_questions"])}) for s in data["signals"]
+    )
+    gates = tuple(GateSpec(**{**g, "segments": tuple(g["segments"])}) for g in data["gates"])
+    return ScoringConfig(
+        signals=signals, gates=gates, policy=PolicySpec(**data["policy"]), version=data["version"]
+    )
+
+
+@shared_task(acks_late=True)
+def run_scoring_pass(as_of: str | None = None, chunk_size: int | None = None) -> int:
+    """The hourly job: one pass, split into chunks that workers evaluate in parallel.
+
+    Holds a database lock on the pass table while starting so two schedulers by mistake still start one
+    pass at a time; a pass still running from the last hour makes this one skip.
+    """
+    from scoring.models import PassStatus, ScoringPass
+
+    as_of_dt = services.as_of_datetime(dt.datetime.fromisoformat(as_of) if as_of else None)
+    config, uplifts = services.pass_inputs()
+    chunks = selectors.account_pk_chunks(chunk_size or settings.SCORING_CHUNK_SIZE)
+    with transaction.atomic():
+        running = ScoringPass.objects.select_for_update().filter(status=PassStatus.RUNNING, trigger="celery")
+        if running.exists():
+            return 0
+        scoring_pass = services.scoring_pass_start(
+            as_of=as_of_dt, trigger="celery", config=config, chunks=len(chunks)
+        )
+    wire = _config_to_wire(config)
+    header = [
+        score_chunk.s(scoring_pass.pk, list(pk_range), as_of_dt.isoformat(), wire, uplifts)
+        for pk_range in chunks
+    ]
+    if not header:
+        services.scoring_pass_finish(scoring_pass=scoring_pass, counts=services.ChunkCounts())
+        return scoring_pass.pk
+    chord(header)(finish_pass.s(scoring_pass.pk).on_error(fail_pass.si(scoring_pass.pk)))
+    return scoring_pass.pk
+
+
+@shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=3)
+def score_chunk(pass_id: int, pk_range: list[int], as_of: str, config: dict, uplifts: dict) -> dict:
+    counts = services.scoring_chunk_run(
+        pass_id=pass_id,
+        pk_range=(pk_range[0], pk_range[1]),
+        as_of=dt.datetime.fromisoformat(as_of),
+        config=_config_from_wire(config),
+        uplifts={k: (float(v[0]), v[1]) for k, v in uplifts.items()},
+    )
+    return {
+        "accounts_scored": counts.accounts_scored,
+        "eqls_created": counts.eqls_created,
+        "eqls_updated": counts.eqls_updated,
+        "eqls_unchanged": counts.eqls_unchanged,
+        "csm_reviews_created": counts.csm_reviews_created,
+    }
+
+
+@shared_task
+def finish_pass(results: list[dict], pass_id: int) -> int:
+    from scoring.models import ScoringPass
+
+    total = services.ChunkCounts()
+    for r in results:
+        total.add(services.ChunkCounts(**r))
+    services.scoring_pass_finish(scoring_pass=ScoringPass.objects.get(pk=pass_id), counts=total)
+    return pass_id
+
+
+@shared_task
+def fail_pass(pass_id: int) -> None:
+    from scoring.models import ScoringPass
+
+    services.scoring_pass_finish(
+        scoring_pass=ScoringPass.objects.get(pk=pass_id),
+        counts=services.ChunkCounts(),
+        error="a chunk failed",
+    )
