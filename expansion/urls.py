@@ -9,5 +9,6 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/", include("expansion.api_urls")),
+    path("api/", include("routing.api_urls")),
     path("", include("dashboards.urls")),
 ]

@@ -1,0 +1,208 @@
+"""Admin for RevOps: signals, gates and the EQL policy, with validation and change history."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from simple_history.admin import SimpleHistoryAdmin
+
+from expansion.models import Metric
+from scoring import config as cfg
+from scoring.engine import ALLOWED_PLACEHOLDERS, placeholder_names
+from scoring.models import EqlPolicy, Gate, ScoringPass, SignalDefinition
+
+NUMERIC_FIELDS = {"contract_arr", "tenure_days", "health_score", "seats_licensed", "api_limit_30d"}
+
+
+def metric_known(name: str) -> bool:
+    if name.endswith(cfg.MODULE_WILDCARD):
+        return Metric.objects.filter(name__startswith=name[: -len(cfg.MODULE_WILDCARD)] + ":").exists()
+    return Metric.objects.filter(name=name).exists()
+
+
+class SignalForm(forms.ModelForm):
+    """Admin builds the model form from this base (its fields come from the admin's fieldsets)."""
+
+    def clean(self):
+        data = super().clean()
+        unknown = placeholder_names(data.get("opening_angle") or "") - ALLOWED_PLACEHOLDERS
+        if unknown:
+            self.add_error(
+                "opening_angle",
+                f"Unknown placeholder(s) {', '.join('{' + u + '}' for u in sorted(unknown))}. "
+                f"Use only: {', '.join('{' + p + '}' for p in sorted(ALLOWED_PLACEHOLDERS))}.",
+            )
+        threshold = data.get("threshold")
+        compare = data.get("compare")
+        if threshold is not None and compare in (cfg.COMPARE_VALUE, cfg.COMPARE_RATIO) and threshold < 0:
+            self.add_error(
+                "threshold", "A usage level or multiple cannot be negative; use a value of 0 or more."
+            )
+        if threshold is not None and compare == cfg.COMPARE_RATIO and threshold == 0:
+            self.add_error("threshold", "A multiple of 0 always fires; use e.g. 3 for 'three times'.")
+        has_ratio = data.get("denominator_metric") or data.get("denominator_field")
+        if threshold is not None and has_ratio and compare == cfg.COMPARE_VALUE and threshold > 10:
+            self.add_error(
+                "threshold",
+                "This signal divides by a denominator, so the threshold is a share: 0.90 means 90%.",
+            )
+        if data.get("denominator_metric") and data.get("denominator_field"):
+            self.add_error("denominator_field", "Divide by a metric or by an account field, not both.")
+        if compare in (cfg.COMPARE_CHANGE, cfg.COMPARE_RATIO) and not data.get("window_days"):
+            self.add_error(
+                "window_days", "Change and multiple signals compare with an earlier value: set window_days."
+            )
+        if data.get("priority") == cfg.PRIORITY_WATCH and data.get("points"):
+            self.add_error("points", "Watch signals never count toward the score; set points to 0.")
+        if data.get("priority") != cfg.PRIORITY_WATCH and not data.get("expansion_type"):
+            self.add_error("expansion_type", "A scoring signal must point at seats, a tier or a module.")
+        metric = data.get("metric") or ""
+        if data.get("expansion_type") == cfg.EXPANSION_MODULE and not (
+            data.get("target") or metric.endswith(cfg.MODULE_WILDCARD)
+        ):
+            self.add_error("target", "Name the module, or use a per-module metric ending in ':*'.")
+        return data
+
+
+@admin.register(SignalDefinition)
+class SignalAdmin(SimpleHistoryAdmin):
+    form = SignalForm
+    list_display = (
+        "name",
+        "key",
+        "active",
+        "priority",
+        "points",
+        "metric",
+        "operator",
+        "threshold",
+        "persistence_days",
+        "expansion_type",
+        "order",
+    )
+    list_editable = ("active", "points", "threshold", "persistence_days", "order")
+    list_filter = ("active", "priority", "expansion_type")
+    search_fields = ("name", "key", "metric")
+    history_list_display = ("threshold", "points", "active")
+    fieldsets = (
+        (None, {"fields": ("key", "name", "active", "order", "priority", "points")}),
+        (
+            "Condition",
+            {
+                "fields": (
+                    "metric",
+                    "compare",
+                    "denominator_metric",
+                    "denominator_field",
+                    "operator",
+                    "threshold",
+                    "window_days",
+                    "persistence_days",
+                )
+            },
+        ),
+        ("Commercial gap", {"fields": ("expansion_type", "target", "default_uplift", "hypothesis")}),
+        ("What to say", {"fields": ("opening_angle", "discovery_questions")}),
+    )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not metric_known(obj.metric):
+            messages.warning(
+                request,
+                f"No imported usage has the metric '{obj.metric}' yet, so '{obj.name}' cannot fire until an "
+                "export with that metric is imported. Check the spelling against usage.csv.",
+            )
+
+
+class GateForm(forms.ModelForm):
+    """Checks the gate's value against its subject."""
+
+    def clean(self):
+        data = super().clean()
+        subject, value = data.get("subject") or "", data.get("value") or ""
+        numeric = subject in NUMERIC_FIELDS or subject not in cfg.ACCOUNT_FIELDS
+        if numeric and data.get("operator") in ("gte", "gt", "lte", "lt"):
+            try:
+                float(value)
+            except ValueError:
+                self.add_error("value", f"'{subject}' is a number; enter a number such as 20000.")
+        if subject in ("contract_arr", "tenure_days", "health_score") and value.startswith("-"):
+            self.add_error("value", "This value cannot be negative.")
+        return data
+
+
+@admin.register(Gate)
+class GateAdmin(SimpleHistoryAdmin):
+    form = GateForm
+    list_display = (
+        "name",
+        "order",
+        "active",
+        "subject",
+        "operator",
+        "value",
+        "action",
+        "skip_if_missing",
+        "segments",
+    )
+    list_editable = ("order", "active", "value", "action")
+    list_filter = ("action", "active")
+    search_fields = ("name", "subject")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if obj.subject not in cfg.ACCOUNT_FIELDS and not metric_known(obj.subject):
+            messages.warning(
+                request,
+                f"'{obj.subject}' is not an account field and no imported usage has that metric yet; "
+                f"account fields are: {', '.join(cfg.ACCOUNT_FIELDS)}.",
+            )
+
+
+@admin.register(EqlPolicy)
+class EqlPolicyAdmin(SimpleHistoryAdmin):
+    list_display = (
+        "__str__",
+        "score_threshold",
+        "min_expansion_pct",
+        "suppression_days",
+        "sla_hours_high",
+        "sla_hours_medium",
+        "sla_hours_csm",
+        "review_window_hours",
+        "updated_at",
+    )
+
+    def has_add_permission(self, request):
+        return not EqlPolicy.objects.exists() and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ScoringPass)
+class ScoringPassAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "as_of",
+        "status",
+        "trigger",
+        "accounts_scored",
+        "eqls_created",
+        "eqls_updated",
+        "eqls_unchanged",
+        "csm_reviews_created",
+        "seconds",
+        "config_version",
+        "started_at",
+    )
+    list_filter = ("status", "trigger")
+    date_hierarchy = "started_at"
+    readonly_fields = [f.name for f in ScoringPass._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
