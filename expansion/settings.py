@@ -189,8 +189,13 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Synced into django-celery-beat's tables at start; RevOps can change times in admin.
 CELERY_BEAT_SCHEDULE = {
     "hourly-scoring-pass": {"task": "scoring.tasks.run_scoring_pass", "schedule": crontab(minute=5)},
+    "review-windows-and-sla": {
+        "task": "routing.tasks.review_windows_sweep",
+        "schedule": crontab(minute="*/15"),
+    },
 }
 SCORING_CHUNK_SIZE = int(os.environ.get("SCORING_CHUNK_SIZE", "20000"))
 

@@ -507,3 +507,78 @@ def pass_summary(scoring_pass: ScoringPass) -> dict:
         "pass_id": scoring_pass.pk,
         "status": scoring_pass.status,
     }
+
+
+def account_explain(*, account_pk: int, as_of: dt.date | dt.datetime | None = None) -> dict:
+    """Why an account has (or has no) EQL now: gates, each signal against its threshold, suppression."""
+    as_of_dt = as_of_datetime(as_of)
+    as_of_date = timezone.localdate(as_of_dt)
+    config, uplifts = pass_inputs()
+    accounts = selectors.accounts_frame(pks=[account_pk])
+    snapshots = selectors.snapshot_window(config, as_of_date, pks=[account_pk])
+    evaluation = engine.evaluate(accounts, snapshots, config, as_of_date, uplifts)
+    row = evaluation.accounts_result.loc[account_pk]
+    signals = evaluation.signals_result[evaluation.signals_result["account"] == account_pk]
+    names = {s.key: s.name for s in config.signals}
+    suppressed = selectors.suppressed_until(
+        pk_range=(account_pk, account_pk), as_of=as_of_dt, days=config.policy.suppression_days
+    )
+    open_eql = EQL.objects.filter(account_id=account_pk, status__in=OPEN_STATUSES).first()
+    return {
+        "as_of": as_of_date.isoformat(),
+        "qualifies": bool(row["qualifies"]),
+        "reason": row["reason"],
+        "blocked_by": row["blocked_by"],
+        "self_serve": bool(row["self_serve"]),
+        "score": int(row["score"]),
+        "score_threshold": config.policy.score_threshold,
+        "estimate": None if pd.isna(row["estimate"]) else round(float(row["estimate"]), 2),
+        "suppressed_until": suppressed[account_pk].isoformat() if account_pk in suppressed else None,
+        "open_eql": open_eql.pk if open_eql else None,
+        "signals": [
+            {
+                "signal": names.get(r.signal, r.signal),
+                "value": _round(r.value),
+                "threshold": _round(r.threshold),
+                "short_by": None
+                if r.fired or pd.isna(r.value)
+                else round(abs(float(r.threshold) - float(r.value)), VALUE_DECIMALS),
+                "fired": bool(r.fired),
+                "points": int(r.points),
+            }
+            for r in signals.itertuples(index=False)
+        ],
+    }
+
+
+def explain_text(explanation: dict) -> str:
+    """The explanation in words, for admin and the account page."""
+    e = explanation
+    lines = []
+    if e["open_eql"]:
+        lines.append(f"Has open EQL #{e['open_eql']}.")
+    if e["suppressed_until"]:
+        lines.append(f"Suppressed after a closed EQL until {e['suppressed_until'][:10]}.")
+    if e["blocked_by"]:
+        lines.append(f"Blocked by gate: {e['blocked_by']}.")
+    elif e["self_serve"]:
+        lines.append("A self-serve gate applies: any EQL goes to the CS-owned self-serve path.")
+    reasons = {
+        "stale": "No usage data recent enough to score.",
+        "no_signal": "No scoring signal fired.",
+        "owned": "The signals that fired point at something the account already owns.",
+        "score_below_threshold": f"Score {e['score']} is below the threshold {e['score_threshold']}.",
+        "below_expansion_floor": "The estimated expansion is below the minimum share of contract ARR.",
+    }
+    if e["qualifies"]:
+        lines.append(f"Qualifies with score {e['score']} (estimate {e['estimate']:,.0f}).")
+    elif e["reason"] in reasons:
+        lines.append(reasons[e["reason"]])
+    for s in e["signals"]:
+        state = (
+            "fired"
+            if s["fired"]
+            else (f"short by {s['short_by']}" if s["short_by"] is not None else "no data")
+        )
+        lines.append(f"- {s['signal']}: {s['value']} vs {s['threshold']} ({state}, {s['points']} pts)")
+    return "\n".join(lines)
