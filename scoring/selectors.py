@@ -171,7 +171,9 @@ def snapshot_window(
     if not frames:
         return pd.DataFrame({"account": [], "date": [], "metric": [], "value": []})
     frame = pd.concat(frames, ignore_index=True).drop_duplicates(["account", "metric", "date"])
-    frame["metric"] = frame["metric"].map(names)
+    # Name the metric ids through a categorical: one string per metric, not one per row.
+    ids = frame["metric"].astype("category")
+    frame["metric"] = ids.cat.rename_categories([names[i] for i in ids.cat.categories])
     return frame
 
 

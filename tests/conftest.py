@@ -27,6 +27,8 @@ CHROMIUM_ARGS = [
 
 
 def pytest_collection_modifyitems(config, items):
+    if not settings.configured:  # running pure tests with -p no:django
+        return
     on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
     on_redis = settings.CELERY_BROKER_URL.startswith("redis://")
     skip_pg = pytest.mark.skip(reason="needs PostgreSQL (DATABASE_URL=postgres://...)")
