@@ -118,3 +118,43 @@ class EQLAdmin(admin.ModelAdmin):
     list_select_related = ("account", "owner")
     raw_id_fields = ("account", "owner", "csm")
     readonly_fields = ("triggered_signals", "evaluation", "created_at", "updated_at")
+
+
+from expansion.models import AttributionEntry  # noqa: E402  (appended with the split-credit log)
+
+
+@admin.register(AttributionEntry)
+class AttributionEntryAdmin(admin.ModelAdmin):
+    """Finance's split-credit log, read-only for everyone (superusers too): entries are never added,
+    changed or deleted here. Corrections are new entries written by ``attribution_services``."""
+
+    list_display = (
+        "id",
+        "recorded_at",
+        "period",
+        "eql",
+        "account",
+        "person",
+        "credit_type",
+        "percent",
+        "amount",
+        "rule",
+        "corrects",
+    )
+    list_filter = ("credit_type", "rule", "period")
+    search_fields = ("person__email", "account__account_id", "account__name", "reason")
+    list_select_related = ("eql", "account", "person", "corrects")
+    date_hierarchy = "recorded_at"
+    actions = None
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

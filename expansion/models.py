@@ -295,3 +295,114 @@ class EQL(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+
+class AttributionEntryQuerySet(models.QuerySet):
+    """The split-credit log is append-only: bulk updates and deletes are refused (corrections are new
+    entries written by ``expansion.attribution_services``)."""
+
+    def update(self, **kwargs):
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied(
+            "The attribution log is append-only: entries are never updated; record a correction."
+        )
+
+    def delete(self):
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied(
+            "The attribution log is append-only: entries are never deleted; record a correction."
+        )
+
+    def bulk_create(self, objs, *args, **kwargs):
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied("Attribution entries are written one by one through the hash chain service.")
+
+    def bulk_update(self, objs, *args, **kwargs):
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied(
+            "The attribution log is append-only: entries are never updated; record a correction."
+        )
+
+
+class AttributionEntry(models.Model):
+    """One line of Finance's split-credit log: who got what credit for a won EQL, why, and when.
+
+    Append-only: ``save()`` refuses an existing row, ``delete()`` always refuses, the queryset refuses
+    ``update()``/``delete()``. Each entry's ``entry_hash`` is SHA-256 over its content and the previous
+    entry's hash (chain in id order), so an edit behind the app's back is found by ``verify_attribution``.
+    A correction is two new entries: a reversal (negative percent and amount, ``corrects`` = the
+    original) and a replacement (``corrects`` = the original too), both with a reason."""
+
+    class CreditType(models.TextChoices):
+        QUOTA = "quota", "Quota credit"
+        ATTAINMENT = "attainment", "CSM attainment"
+
+    eql = models.ForeignKey(EQL, on_delete=models.PROTECT, related_name="attribution_entries")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="attribution_entries")
+    person = models.ForeignKey(User, on_delete=models.PROTECT, related_name="attribution_entries")
+    role = models.CharField(
+        max_length=16, blank=True, help_text="The person's role when the entry was written."
+    )
+    credit_type = models.CharField(max_length=16, choices=CreditType.choices)
+    percent = models.SmallIntegerField(help_text="Share of the won ARR; negative on a reversal.")
+    amount = models.DecimalField(max_digits=14, decimal_places=2, help_text="Negative on a reversal.")
+    period = models.CharField(max_length=7, db_index=True, help_text="YYYY-MM of the close.")
+    closed_at = models.DateTimeField(db_index=True, help_text="When the EQL was won.")
+    rule = models.CharField(max_length=32, help_text="The credit rule that produced this entry.")
+    basis = models.JSONField(default=dict, blank=True, help_text="Route facts and split as seen at close.")
+    reason = models.TextField()
+    recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField()
+    corrects = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="corrections",
+        help_text="The entry this one reverses or replaces.",
+    )
+    entry_hash = models.CharField(max_length=64, unique=True)
+    prev_hash = models.CharField(max_length=64)
+
+    objects = models.Manager.from_queryset(AttributionEntryQuerySet)()
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "attribution entry"
+        verbose_name_plural = "attribution entries"
+        constraints = [
+            # One successor per entry: two writers that read the same head cannot fork the chain.
+            models.UniqueConstraint(fields=["prev_hash"], name="attribution_chain_no_fork"),
+            models.CheckConstraint(
+                condition=Q(percent__gte=-100) & Q(percent__lte=100), name="attribution_percent_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(credit_type__in=["quota", "attainment"]), name="attribution_credit_type_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["person", "period"], name="attribution_person_period")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.credit_type} {self.percent}% {self.amount} (EQL {self.eql_id})"
+
+    def save(self, *args, **kwargs):
+        from django.core.exceptions import PermissionDenied
+
+        if self.pk is not None or not self._state.adding:
+            raise PermissionDenied(
+                "The attribution log is append-only: entries are never updated; record a correction."
+            )
+        if not self.entry_hash or not self.prev_hash:
+            raise PermissionDenied("Attribution entries are written through the hash chain service only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied(
+            "The attribution log is append-only: entries are never deleted; record a correction."
+        )

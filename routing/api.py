@@ -146,6 +146,7 @@ class EQLViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
                 note=v.get("note", ""),
                 reason=v.get("reason", ""),
                 expansion_arr=v.get("expansion_arr"),
+                splits=v.get("splits"),
             )
         except PermissionError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_403_FORBIDDEN)

@@ -47,6 +47,8 @@ def delivery_send(*, delivery_id: int) -> str:
         d = Delivery.objects.select_for_update().select_related("notification__recipient").get(pk=delivery_id)
         if d.status == Delivery.Status.SENT:
             return "already sent"
+        if d.status == Delivery.Status.FAILED:  # attempts used up; a redelivered task must not send again
+            return "failed"
         d.attempts += 1
         note: Notification = d.notification
         try:

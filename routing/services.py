@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from expansion import attribution_services
 from expansion.models import EQL, Activity, User
 from routing import lifecycle
 from routing.lifecycle import Actor, EqlView, TransitionError
@@ -95,18 +96,23 @@ def notify(*, eqls: Iterable[EQL], kind: str) -> list[Notification]:
         subject, body = notification_content(eql, kind)
         for recipient in _recipients(eql, kind):
             notes.append(Notification(recipient_id=recipient, eql=eql, kind=kind, subject=subject, body=body))
-    for n in notes:
-        n.created_at = now
     created = Notification.objects.bulk_create(notes)
+    if created:
+        # auto_now_add stamps each row with its own now(); owner and CSM must share one moment.
+        Notification.objects.filter(pk__in=[n.pk for n in created]).update(created_at=now)
+        for n in created:
+            n.created_at = now
     channels = [Delivery.Channel.EMAIL] + ([Delivery.Channel.SLACK] if settings.SLACK_WEBHOOK_URL else [])
     deliveries = Delivery.objects.bulk_create(
         [Delivery(notification=n, channel=c) for n in created for c in channels]
     )
-    ids = [d.pk for d in deliveries]
-    if ids:
+    if deliveries:
         from routing.tasks import deliver
 
-        transaction.on_commit(lambda: [deliver.delay(pk) for pk in ids])
+        # One robust callback per delivery: a channel that fails (or a broker that refuses) must not stop
+        # the other deliveries, nor raise into the caller after its transaction has committed.
+        for d in deliveries:
+            transaction.on_commit(lambda pk=d.pk: deliver.delay(pk), robust=True)
     return created
 
 
@@ -144,10 +150,11 @@ def eql_transition(
     note: str = "",
     reason: str = "",
     expansion_arr: Decimal | None = None,
+    splits: list[dict] | None = None,
 ) -> EQL:
     """Apply one lifecycle event (contract: POST /api/eqls/{id}/events/). Raises TransitionError or
     PermissionError and changes nothing when the event is not allowed."""
-    eql = EQL.objects.select_for_update().select_related("account", "owner").get(pk=eql_id)
+    eql = EQL.objects.select_for_update(of=("self",)).select_related("account", "owner").get(pk=eql_id)
     actor = actor_of(user)
     view = eql_view(eql)
     if not lifecycle.can_act(actor, view):
@@ -170,6 +177,15 @@ def eql_transition(
         amount=None if expansion_arr is None else float(expansion_arr),
         reason_codes=codes,
     )
+    if splits and event != lifecycle.WON:
+        raise TransitionError("a contribution split is recorded only when the EQL is won")
+    if event == lifecycle.WON:
+        try:  # same transaction: a refused split refuses the whole event, nothing is written
+            attribution_services.credit_record(
+                eql=eql, amount=expansion_arr, closed_at=when, recorded_by=user, splits=splits, note=note
+            )
+        except attribution_services.SplitRefused as exc:
+            raise TransitionError(str(exc)) from exc
     if event in lifecycle.STATUS_EVENTS:
         eql.status = event
         if event in lifecycle.OUTREACH[:2] and eql.first_contact_at is None:

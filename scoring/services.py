@@ -117,9 +117,12 @@ def _candidates(
     config: cfg.ScoringConfig,
     as_of: dt.datetime,
 ) -> dict[int, Candidate]:
-    """Turn engine output into one Candidate per account that qualifies or has a watch signal firing."""
+    """Turn engine output into one Candidate per account that qualifies or has a watch signal firing.
+
+    A blocked account gets nothing, not even a CSM review item (engine ``watch_only`` excludes it).
+    """
     result = evaluation.accounts_result
-    wanted = result[result["qualifies"] | (result["watch_fired"] != "")]
+    wanted = result[result["qualifies"] | result["watch_only"]]
     if wanted.empty:
         return {}
     signals = evaluation.signals_result
@@ -131,7 +134,7 @@ def _candidates(
     for account, row in wanted.iterrows():
         acc = accounts.loc[account]
         primary = specs.get(row["primary_signal"]) if row["qualifies"] else None
-        watch_keys = [k for k in row["watch_fired"].split(engine.WATCH_SEPARATOR) if k]
+        watch_keys = [k for k in row["watch_fired"].split(engine.LIST_SEPARATOR) if k]
         script_spec = primary or (specs.get(watch_keys[0]) if watch_keys else None)
         latest = (
             evaluation.latest_metrics.loc[account].to_dict()

@@ -1,0 +1,710 @@
+"""The EQL lifecycle (domain.md, "Lifecycle"; contract.md, POST /api/eqls/{id}/events/).
+
+Rules live in ``routing.lifecycle`` (pure); ``routing.services.eql_transition`` applies them with the
+database: every event is an Activity with who, when and note; a refused event changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from expansion.models import EQL, Activity, Role
+from routing import lifecycle
+from routing.delivery import review_windows_sweep
+from routing.lifecycle import TRANSITIONS, TransitionError
+from routing.models import Notification, ReasonCode
+from routing.services import eql_transition
+from scoring.selectors import policy_load
+from tests.factories import AccountFactory, EQLFactory, UserFactory
+
+ALL_STATUSES = (*lifecycle.OPEN, *lifecycle.CLOSED)
+MATRIX = [(event, status) for event in TRANSITIONS for status in ALL_STATUSES]
+ALLOWED = [pytest.param(e, s, id=f"{s}->{e}") for e, s in MATRIX if s in TRANSITIONS[e]]
+FORBIDDEN = [pytest.param(e, s, id=f"{s}-x->{e}") for e, s in MATRIX if s not in TRANSITIONS[e]]
+
+#: Extra input each status event needs to be valid.
+VALID_INPUT = {
+    "declined": {"reason": "not_ready"},
+    "lost": {"reason": "competitor"},
+    "won": {"expansion_arr": Decimal("12000.00")},
+}
+
+
+# --- pure rules -----------------------------------------------------------------------------------
+
+
+def test_the_transition_table_follows_the_domain():
+    # then
+    assert TRANSITIONS == {
+        "contacted": ("new",),
+        "call_booked": ("new", "contacted"),
+        "proposal_sent": ("new", "contacted", "call_booked"),
+        "won": ("call_booked", "proposal_sent"),
+        "lost": ("contacted", "call_booked", "proposal_sent"),
+        "declined": ("new", "contacted", "call_booked", "proposal_sent"),
+    }
+    assert len(ALLOWED) + len(FORBIDDEN) == 6 * 7
+    assert len(ALLOWED) == 1 + 2 + 3 + 2 + 3 + 4
+
+
+def test_no_event_leaves_a_closed_state():
+    # then
+    assert [(e, s) for e, s in MATRIX if s in lifecycle.CLOSED and s in TRANSITIONS[e]] == []
+
+
+@pytest.mark.parametrize(
+    ("role", "is_self", "is_csm", "is_manager", "can_view", "can_act"),
+    [
+        ("AE", True, False, False, True, True),
+        ("CSM", False, True, False, True, True),
+        ("AE", False, False, False, False, False),
+        ("CSM", False, False, False, False, False),
+        ("Manager", False, False, True, True, True),
+        ("Manager", False, False, False, False, False),
+        ("RevOps", False, False, False, True, True),
+        ("Finance", False, False, False, True, False),
+    ],
+)
+def test_who_may_see_and_act(role, is_self, is_csm, is_manager, can_view, can_act):
+    # given
+    actor = lifecycle.Actor(id=7, role=role)
+    eql = lifecycle.EqlView(
+        status="new",
+        route="ae",
+        owner_id=7 if is_self else 1,
+        csm_id=7 if is_csm else 2,
+        owner_manager_id=7 if is_manager else 3,
+        review_state="",
+    )
+
+    # then
+    assert lifecycle.can_view(actor, eql) is can_view
+    assert lifecycle.can_act(actor, eql) is can_act
+
+
+# --- the service ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def manager():
+    return UserFactory(role=Role.MANAGER, email="manager@example.com")
+
+
+@pytest.fixture
+def ae(manager):
+    return UserFactory(role=Role.AE, email="ae@example.com", manager=manager)
+
+
+@pytest.fixture
+def csm():
+    return UserFactory(role=Role.CSM, email="csm@example.com")
+
+
+@pytest.fixture
+def created_at():
+    return timezone.now() - dt.timedelta(days=10)
+
+
+@pytest.fixture
+def make_eql(ae, csm, created_at):
+    def make(**overrides) -> EQL:
+        account = AccountFactory(ae=ae, csm=csm)
+        values = {"account": account, "owner": ae, "csm": csm, "created_at": created_at, "priority": "high"}
+        return EQLFactory(**{**values, **overrides})
+
+    return make
+
+
+def row(eql: EQL) -> dict:
+    return EQL.objects.filter(pk=eql.pk).values().get()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("event", "status"), ALLOWED)
+def test_an_allowed_transition_moves_the_status_and_logs_an_activity(make_eql, ae, event, status):
+    # given
+    eql = make_eql(status=status)
+
+    # when
+    result = eql_transition(
+        eql_id=eql.pk, user=ae, event=event, note=f"{event} done", **VALID_INPUT.get(event, {})
+    )
+
+    # then
+    eql.refresh_from_db()
+    assert eql.status == event == result.status
+    activity = Activity.objects.get(eql=eql)
+    assert (activity.event, activity.actor, activity.actor_email, activity.note) == (
+        event,
+        ae,
+        "ae@example.com",
+        f"{event} done",
+    )
+    assert activity.commercial is (event in lifecycle.OUTREACH)
+    assert activity.type == lifecycle.ACTIVITY_TYPE.get(event, "note")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("event", "status"), FORBIDDEN)
+def test_a_forbidden_transition_raises_and_changes_nothing(make_eql, ae, event, status):
+    # given
+    eql = make_eql(status=status)
+    before = row(eql)
+
+    # when
+    with pytest.raises(TransitionError, match=f"when the EQL is {status.replace('_', ' ')}"):
+        eql_transition(eql_id=eql.pk, user=ae, event=event, note="try", **VALID_INPUT.get(event, {}))
+
+    # then
+    assert row(eql) == before
+    assert Activity.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("event", ["declined", "lost"])
+@pytest.mark.parametrize(
+    ("reason", "message"),
+    [("", "needs a reason code"), ("made_up", "unknown .* reason 'made_up'"), ("price ", "unknown")],
+)
+def test_declined_and_lost_need_a_known_reason_code(make_eql, ae, event, reason, message):
+    # given
+    eql = make_eql(status="contacted")
+    before = row(eql)
+
+    # when
+    with pytest.raises(TransitionError, match=message):
+        eql_transition(eql_id=eql.pk, user=ae, event=event, reason=reason)
+
+    # then
+    assert row(eql) == before
+    assert Activity.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("event", "reason"),
+    [("declined", "not_ready"), ("declined", "self_serve_preferred"), ("lost", "price"), ("lost", "timing")],
+)
+def test_a_seeded_reason_code_closes_the_eql_with_that_reason(make_eql, ae, event, reason):
+    # given
+    eql = make_eql(status="contacted")
+
+    # when
+    eql_transition(eql_id=eql.pk, user=ae, event=event, reason=reason)
+
+    # then
+    eql.refresh_from_db()
+    assert (eql.status, eql.close_reason) == (event, reason)
+    assert Activity.objects.get(eql=eql).reason == reason
+
+
+@pytest.mark.django_db
+def test_reason_codes_come_from_the_admin_table(make_eql, ae):
+    # given: RevOps adds a code and retires another
+    ReasonCode.objects.create(kind="declined", code="merger", label="Merger under way")
+    ReasonCode.objects.filter(kind="declined", code="bad_timing").update(active=False)
+    first, second = make_eql(status="new"), make_eql(status="new")
+
+    # when
+    eql_transition(eql_id=first.pk, user=ae, event="declined", reason="merger")
+    with pytest.raises(TransitionError, match="unknown declined reason 'bad_timing'"):
+        eql_transition(eql_id=second.pk, user=ae, event="declined", reason="bad_timing")
+
+    # then
+    assert EQL.objects.get(pk=first.pk).status == "declined"
+    assert EQL.objects.get(pk=second.pk).status == "new"
+
+
+@pytest.mark.django_db
+def test_a_lost_code_is_not_a_declined_code(make_eql, ae):
+    # given
+    eql = make_eql(status="new")
+
+    # when
+    with pytest.raises(TransitionError, match="unknown declined reason 'competitor'"):
+        eql_transition(eql_id=eql.pk, user=ae, event="declined", reason="competitor")
+
+    # then
+    assert EQL.objects.get(pk=eql.pk).status == "new"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("amount", [None, Decimal("0"), Decimal("-1.00")])
+def test_won_needs_a_positive_amount(make_eql, ae, amount):
+    # given
+    eql = make_eql(status="proposal_sent")
+    before = row(eql)
+
+    # when
+    with pytest.raises(TransitionError, match="won needs the expansion ARR"):
+        eql_transition(eql_id=eql.pk, user=ae, event="won", expansion_arr=amount)
+
+    # then
+    assert row(eql) == before
+    assert Activity.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_won_records_the_amount(make_eql, ae):
+    # given
+    eql = make_eql(status="call_booked")
+
+    # when
+    eql_transition(eql_id=eql.pk, user=ae, event="won", expansion_arr=Decimal("15400.50"))
+
+    # then
+    eql.refresh_from_db()
+    assert (eql.status, eql.won_arr) == ("won", Decimal("15400.50"))
+    assert Activity.objects.get(eql=eql).amount == Decimal("15400.50")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("event", ["contacted", "call_booked"])
+def test_a_back_filled_event_keeps_its_time(make_eql, ae, created_at, event):
+    # given
+    eql = make_eql(status="new")
+    at = created_at + dt.timedelta(days=2, hours=3)
+
+    # when
+    eql_transition(eql_id=eql.pk, user=ae, event=event, at=at, note="called last Tuesday")
+
+    # then
+    eql.refresh_from_db()
+    assert eql.first_contact_at == at
+    activity = Activity.objects.get(eql=eql)
+    assert (activity.occurred_at, activity.note) == (at, "called last Tuesday")
+
+
+@pytest.mark.django_db
+def test_first_contact_is_kept_when_a_call_is_booked_later(make_eql, ae, created_at):
+    # given
+    eql = make_eql(status="new")
+    contacted_at = created_at + dt.timedelta(hours=5)
+    eql_transition(eql_id=eql.pk, user=ae, event="contacted", at=contacted_at)
+
+    # when
+    eql_transition(eql_id=eql.pk, user=ae, event="call_booked", at=contacted_at + dt.timedelta(days=1))
+
+    # then
+    eql.refresh_from_db()
+    assert (eql.status, eql.first_contact_at) == ("call_booked", contacted_at)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("offset", "message"),
+    [
+        pytest.param(dt.timedelta(hours=1), "in the future", id="future"),
+        pytest.param(None, "before the EQL was created", id="before-created"),
+    ],
+)
+def test_an_impossible_event_time_is_refused(make_eql, ae, created_at, offset, message):
+    # given
+    eql = make_eql(status="new")
+    before = row(eql)
+    at = timezone.now() + offset if offset else created_at - dt.timedelta(seconds=1)
+
+    # when
+    with pytest.raises(TransitionError, match=message):
+        eql_transition(eql_id=eql.pk, user=ae, event="contacted", at=at)
+
+    # then
+    assert row(eql) == before
+    assert Activity.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_an_event_at_the_creation_moment_is_accepted(make_eql, ae, created_at):
+    # given
+    eql = make_eql(status="new")
+
+    # when
+    eql_transition(eql_id=eql.pk, user=ae, event="contacted", at=created_at)
+
+    # then
+    assert EQL.objects.get(pk=eql.pk).first_contact_at == created_at
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("event", "status", "extra"),
+    [
+        ("contacted", "new", {}),
+        ("call_booked", "contacted", {}),
+        ("proposal_sent", "call_booked", {}),
+        ("won", "proposal_sent", {"expansion_arr": Decimal("9000")}),
+        ("lost", "proposal_sent", {"reason": "price"}),
+        ("declined", "new", {"reason": "bad_timing"}),
+        ("note", "call_booked", {}),
+        ("csm_hold", "new", {}),
+        ("csm_release", "new", {}),
+    ],
+)
+def test_every_event_is_an_activity_with_who_when_and_note(make_eql, csm, created_at, event, status, extra):
+    # given: the account's CSM acts (CSMs may work any event on their book)
+    eql = make_eql(
+        status=status, review_state="pending", review_window_ends_at=created_at + dt.timedelta(hours=24)
+    )
+    at = created_at + dt.timedelta(hours=6)
+
+    # when
+    eql_transition(eql_id=eql.pk, user=csm, event=event, at=at, note=f"why {event}", **extra)
+
+    # then
+    activity = Activity.objects.get(eql=eql)
+    assert (activity.event, activity.actor_id, activity.actor_email, activity.occurred_at, activity.note) == (
+        event,
+        csm.pk,
+        "csm@example.com",
+        at,
+        f"why {event}",
+    )
+    assert activity.account_id == eql.account_id
+    assert activity.reason == extra.get("reason", "")
+    assert activity.amount == extra.get("expansion_arr")
+
+
+@pytest.mark.django_db
+def test_a_note_needs_text_and_does_not_change_the_status(make_eql, ae):
+    # given
+    eql = make_eql(status="contacted")
+
+    # when
+    with pytest.raises(TransitionError, match="a note needs some text"):
+        eql_transition(eql_id=eql.pk, user=ae, event="note", note="   ")
+    eql_transition(eql_id=eql.pk, user=ae, event="note", note="  asked for pricing  ")
+
+    # then
+    assert EQL.objects.get(pk=eql.pk).status == "contacted"
+    assert list(Activity.objects.values_list("event", "note", "commercial")) == [
+        ("note", "asked for pricing", False)
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("event", "status", "extra"),
+    [
+        ("won", "proposal_sent", {"expansion_arr": Decimal("5000")}),
+        ("lost", "call_booked", {"reason": "no_budget"}),
+        ("declined", "new", {"reason": "relationship_risk"}),
+    ],
+)
+def test_closing_sets_closed_at_which_starts_suppression(make_eql, ae, created_at, event, status, extra):
+    # given
+    eql = make_eql(status=status)
+    at = created_at + dt.timedelta(days=3)
+
+    # when
+    eql_transition(eql_id=eql.pk, user=ae, event=event, at=at, **extra)
+
+    # then
+    eql.refresh_from_db()
+    assert (eql.status, eql.closed_at) == (event, at)
+    assert eql.is_open is False
+
+
+@pytest.mark.django_db
+def test_an_unknown_event_is_refused(make_eql, ae):
+    # given
+    eql = make_eql(status="new")
+
+    # when
+    with pytest.raises(TransitionError, match="unknown event 'reopened'"):
+        eql_transition(eql_id=eql.pk, user=ae, event="reopened")
+
+    # then
+    assert EQL.objects.get(pk=eql.pk).status == "new"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("hours_after_creation", "breached"),
+    [(2, False), (24, False), (25, True), (24 * 5, True)],
+)
+def test_first_contact_after_the_sla_deadline_flags_a_breach(
+    make_eql, ae, created_at, hours_after_creation, breached
+):
+    # given: high priority, 24 h SLA
+    eql = make_eql(status="new", sla_deadline=created_at + dt.timedelta(hours=24))
+
+    # when
+    eql_transition(
+        eql_id=eql.pk, user=ae, event="contacted", at=created_at + dt.timedelta(hours=hours_after_creation)
+    )
+
+    # then
+    assert EQL.objects.get(pk=eql.pk).sla_breached is breached
+
+
+# --- CSM review window ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def in_review(make_eql, created_at):
+    """A medium-priority AE EQL in its 24 h CSM review window (SLA runs 48 h after it ends)."""
+    window_end = created_at + dt.timedelta(hours=24)
+    return make_eql(
+        status="new",
+        priority="medium",
+        csm_involvement_required=True,
+        review_state="pending",
+        review_window_ends_at=window_end,
+        sla_deadline=window_end + dt.timedelta(hours=48),
+    )
+
+
+@pytest.mark.django_db
+def test_the_csm_holds_with_a_context_note_and_the_ae_is_told(in_review, csm, ae, created_at):
+    # given
+    at = created_at + dt.timedelta(hours=3)
+
+    # when
+    eql_transition(eql_id=in_review.pk, user=csm, event="csm_hold", at=at, note=" Renewal dispute open. ")
+
+    # then
+    in_review.refresh_from_db()
+    assert (in_review.review_state, in_review.hold_note, in_review.held_at) == (
+        "held",
+        "Renewal dispute open.",
+        at,
+    )
+    note = Notification.objects.get(eql=in_review)
+    assert (note.recipient, note.kind) == (ae, "hold")
+    assert "CSM note: Renewal dispute open." in note.body
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("note", ["", "   "])
+def test_a_hold_needs_a_note(in_review, csm, note):
+    # given
+    before = row(in_review)
+
+    # when
+    with pytest.raises(TransitionError, match="a hold needs a context note"):
+        eql_transition(eql_id=in_review.pk, user=csm, event="csm_hold", note=note)
+
+    # then
+    assert row(in_review) == before
+    assert Activity.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_only_the_accounts_csm_may_hold(in_review, ae):
+    # given
+    before = row(in_review)
+
+    # when
+    with pytest.raises(TransitionError, match="only the account's CSM"):
+        eql_transition(eql_id=in_review.pk, user=ae, event="csm_hold", note="mine")
+
+    # then
+    assert row(in_review) == before
+
+
+@pytest.mark.django_db
+def test_a_hold_needs_an_open_review_window(make_eql, csm):
+    # given: a high-priority EQL has no review window
+    eql = make_eql(status="new", review_state="")
+
+    # when
+    with pytest.raises(TransitionError, match="no open CSM review window"):
+        eql_transition(eql_id=eql.pk, user=csm, event="csm_hold", note="wait")
+
+    # then
+    assert EQL.objects.get(pk=eql.pk).review_state == ""
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("event", lifecycle.OUTREACH)
+@pytest.mark.parametrize("state", ["held", "escalated"])
+def test_ae_outreach_is_refused_while_the_csm_holds(in_review, ae, event, state):
+    # given
+    EQL.objects.filter(pk=in_review.pk).update(
+        review_state=state, hold_note="Renewal dispute", held_at=timezone.now()
+    )
+    before = row(in_review)
+
+    # when
+    with pytest.raises(TransitionError, match="the account's CSM is holding this EQL"):
+        eql_transition(eql_id=in_review.pk, user=ae, event=event)
+
+    # then
+    assert row(in_review) == before
+    assert Activity.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_ae_may_still_decline_a_held_eql(in_review, ae):
+    # given
+    EQL.objects.filter(pk=in_review.pk).update(
+        review_state="held", hold_note="Dispute", held_at=timezone.now()
+    )
+
+    # when
+    eql_transition(eql_id=in_review.pk, user=ae, event="declined", reason="relationship_risk")
+
+    # then
+    assert EQL.objects.get(pk=in_review.pk).status == "declined"
+
+
+@pytest.mark.django_db
+def test_release_starts_the_aes_sla_clock_from_the_release(in_review, csm, ae, created_at):
+    # given
+    EQL.objects.filter(pk=in_review.pk).update(review_state="held", hold_note="Dispute", held_at=created_at)
+    released = created_at + dt.timedelta(hours=30)
+
+    # when
+    eql_transition(eql_id=in_review.pk, user=csm, event="csm_release", at=released, note="resolved")
+
+    # then
+    in_review.refresh_from_db()
+    assert (in_review.review_state, in_review.review_window_ends_at, in_review.sla_deadline) == (
+        "released",
+        released,
+        released + dt.timedelta(hours=48),
+    )
+    assert set(Notification.objects.values_list("recipient", "kind")) == {
+        (ae.pk, "release"),
+        (csm.pk, "release"),
+    }
+
+
+@pytest.mark.django_db
+def test_an_early_release_uses_the_policys_medium_sla_hours(in_review, csm, ae, created_at):
+    # given
+    policy = policy_load()
+    policy.sla_hours_medium = 36
+    policy.save()
+    released = created_at + dt.timedelta(hours=2)
+
+    # when
+    eql_transition(eql_id=in_review.pk, user=csm, event="csm_release", at=released)
+
+    # then
+    in_review.refresh_from_db()
+    assert in_review.sla_deadline == released + dt.timedelta(hours=36)
+
+    # and the AE may now reach out
+    eql_transition(eql_id=in_review.pk, user=ae, event="contacted", at=released + dt.timedelta(hours=1))
+    assert EQL.objects.get(pk=in_review.pk).status == "contacted"
+
+
+@pytest.mark.django_db
+def test_release_needs_a_window_or_hold(make_eql, csm):
+    # given
+    eql = make_eql(status="new", review_state="expired")
+
+    # when
+    with pytest.raises(TransitionError, match="no CSM review window or hold to release"):
+        eql_transition(eql_id=eql.pk, user=csm, event="csm_release")
+
+    # then
+    assert EQL.objects.get(pk=eql.pk).review_state == "expired"
+
+
+@pytest.mark.django_db
+def test_the_sweep_expires_ended_windows_and_escalates_long_holds(make_eql, manager, ae):
+    # given
+    now = timezone.now()
+    ended = make_eql(review_state="pending", review_window_ends_at=now - dt.timedelta(minutes=1))
+    running = make_eql(review_state="pending", review_window_ends_at=now + dt.timedelta(hours=3))
+    long_hold = make_eql(review_state="held", hold_note="Dispute", held_at=now - dt.timedelta(hours=49))
+    fresh_hold = make_eql(review_state="held", hold_note="Dispute", held_at=now - dt.timedelta(hours=47))
+    closed_hold = make_eql(status="lost", review_state="held", held_at=now - dt.timedelta(hours=100))
+
+    # when
+    changed = review_windows_sweep(now)
+
+    # then
+    assert changed == 2
+    states = dict(EQL.objects.values_list("pk", "review_state"))
+    assert states == {
+        ended.pk: "expired",
+        running.pk: "pending",
+        long_hold.pk: "escalated",
+        fresh_hold.pk: "held",
+        closed_hold.pk: "held",
+    }
+    assert EQL.objects.get(pk=ended.pk).updated_at == now
+    escalation = Notification.objects.get()
+    assert (escalation.recipient, escalation.kind, escalation.eql_id) == (manager, "escalation", long_hold.pk)
+    assert "CSM note: Dispute" in escalation.body
+
+
+@pytest.mark.django_db
+def test_the_sweep_is_idempotent(make_eql):
+    # given
+    now = timezone.now()
+    make_eql(review_state="held", hold_note="Dispute", held_at=now - dt.timedelta(hours=49))
+    review_windows_sweep(now)
+
+    # when
+    changed = review_windows_sweep(now + dt.timedelta(minutes=15))
+
+    # then
+    assert changed == 0
+    assert Notification.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_csm_can_release_an_escalated_hold(make_eql, csm, created_at):
+    # given
+    eql = make_eql(review_state="escalated", hold_note="Dispute", held_at=created_at)
+
+    # when
+    eql_transition(eql_id=eql.pk, user=csm, event="csm_release")
+
+    # then
+    assert EQL.objects.get(pk=eql.pk).review_state == "released"
+
+
+# --- who may act ----------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "role",
+    [
+        pytest.param(Role.AE, id="another-AE"),
+        pytest.param(Role.CSM, id="another-CSM"),
+        pytest.param(Role.MANAGER, id="another-manager"),
+        pytest.param(Role.FINANCE, id="finance"),
+    ],
+)
+def test_someone_who_may_not_act_gets_permission_error_and_nothing_changes(make_eql, role):
+    # given
+    eql = make_eql(status="new")
+    stranger = UserFactory(role=role)
+    before = row(eql)
+
+    # when
+    with pytest.raises(PermissionError):
+        eql_transition(eql_id=eql.pk, user=stranger, event="contacted", note="mine now")
+
+    # then
+    assert row(eql) == before
+    assert Activity.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", ["manager", "revops", "superuser"])
+def test_the_owners_manager_and_revops_may_act(make_eql, manager, who):
+    # given
+    eql = make_eql(status="new")
+    user = {
+        "manager": manager,
+        "revops": UserFactory(role=Role.REVOPS),
+        "superuser": UserFactory(role="", is_superuser=True),
+    }[who]
+
+    # when
+    eql_transition(eql_id=eql.pk, user=user, event="declined", reason="other", note="duplicate")
+
+    # then
+    assert EQL.objects.get(pk=eql.pk).status == "declined"
+    assert Activity.objects.get(eql=eql).actor == user
