@@ -106,8 +106,13 @@ class Metric(models.Model):
 class UsageSnapshot(models.Model):
     """One metric value for one account on one day (long format, as the warehouse exports it)."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="snapshots", db_index=False)
-    metric = models.ForeignKey(Metric, on_delete=models.PROTECT, db_index=False)
+    # No database-level foreign keys: the import validates every account id and takes metric ids from
+    # the Metric table, and PostgreSQL would otherwise re-check millions of rows at each commit.
+    # Deleting an account still cascades through the ORM.
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="snapshots", db_index=False, db_constraint=False
+    )
+    metric = models.ForeignKey(Metric, on_delete=models.PROTECT, db_index=False, db_constraint=False)
     date = models.DateField()
     value = models.FloatField()
 
@@ -117,8 +122,9 @@ class UsageSnapshot(models.Model):
                 fields=["account", "metric", "date"], name="snapshot_unique_account_metric_day"
             )
         ]
-        # The scoring pass reads "the last N days for every account": a date-leading index.
-        indexes = [models.Index(fields=["date", "metric"], name="snapshot_date_metric")]
+        # The scoring pass reads "these metrics on these days for every account". The account id ends
+        # the key so inserts never pile onto a few heavily duplicated index entries.
+        indexes = [models.Index(fields=["metric", "date", "account"], name="snapshot_metric_date_account")]
 
     def __str__(self) -> str:
         return f"{self.account_id} {self.metric_id} {self.date}={self.value}"

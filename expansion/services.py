@@ -343,7 +343,12 @@ class UsageImporter(_FileImporter):
     def finish(self):
         with connection.cursor() as cur:
             if not self.errors:
-                cur.execute("CREATE INDEX import_usage_key ON import_usage (account_id, metric_id, date)")
+                if self.vendor == "postgresql":
+                    # Temporary tables have no statistics until analysed; without them the planner
+                    # picks nested loops for the duplicate check and the merge.
+                    cur.execute("ANALYZE import_usage")
+                else:
+                    cur.execute("CREATE INDEX import_usage_key ON import_usage (account_id, metric_id, date)")
                 self._report_duplicates(cur)
             if not self.errors:
                 self._merge(cur)
