@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from expansion.attribution import SplitRefused
 from expansion.attribution_services import credit_correct
 from expansion.models import AttributionEntry, Role, User
+from routing.api import ErrorSerializer
 
 #: Largest id a database integer key holds; larger path or filter ids are simply not found.
 MAX_ID = 2**63 - 1
@@ -102,10 +103,6 @@ class CorrectionSerializer(serializers.Serializer):
 class CorrectionResultSerializer(serializers.Serializer):
     reversal = AttributionEntrySerializer()
     replacement = AttributionEntrySerializer()
-
-
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
 
 
 class AttributionFilter(django_filters.FilterSet):

@@ -41,6 +41,14 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle counters (login, API) never leak from one test into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _celery_eager():
     """Tasks run inline in tests unless a test starts a real worker (``celery_worker_process``)."""
     from expansion.celery import app
