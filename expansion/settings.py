@@ -208,6 +208,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Synced into django-celery-beat's tables at start; RevOps can change times in admin.
 CELERY_BEAT_SCHEDULE = {
     "hourly-scoring-pass": {"task": "scoring.tasks.run_scoring_pass", "schedule": crontab(minute=5)},
+    "scoring-watchdog": {"task": "scoring.tasks.pass_watchdog", "schedule": crontab(minute="*/15")},
     "review-windows-and-sla": {
         "task": "routing.tasks.review_windows_sweep",
         "schedule": crontab(minute="*/15"),

@@ -69,6 +69,7 @@ class Notification(models.Model):
         SLA_WARNING = "sla_warning", "SLA warning"
         ESCALATION = "escalation", "Hold escalated"
         DIGEST = "digest", "Weekly digest"
+        PASS_ALERT = "pass_alert", "Scoring pass alert"
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"

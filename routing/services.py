@@ -235,3 +235,25 @@ def _medium_sla_hours() -> int:
     from scoring.selectors import policy_load
 
     return policy_load().sla_hours_medium
+
+
+def notify_people(*, role: str, kind: str, subject: str, body: str) -> list[Notification]:
+    """An operational alert to every active person with a role (in-app, email, Slack when configured)."""
+    recipients = list(User.objects.filter(role=role, is_active=True).values_list("pk", flat=True))
+    recipients += list(
+        User.objects.filter(is_superuser=True, is_active=True)
+        .exclude(pk__in=recipients)
+        .values_list("pk", flat=True)
+    )
+    created = Notification.objects.bulk_create(
+        [Notification(recipient_id=pk, kind=kind, subject=subject, body=body) for pk in recipients]
+    )
+    channels = [Delivery.Channel.EMAIL] + ([Delivery.Channel.SLACK] if settings.SLACK_WEBHOOK_URL else [])
+    deliveries = Delivery.objects.bulk_create(
+        [Delivery(notification=n, channel=c) for n in created for c in channels]
+    )
+    from routing.tasks import deliver
+
+    for d in deliveries:
+        transaction.on_commit(lambda pk=d.pk: deliver.delay(pk), robust=True)
+    return created

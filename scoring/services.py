@@ -250,21 +250,29 @@ class _Router:
     def __init__(self, policy):
         self.rules = routing_selectors.rule_specs()
         self.sla = routing_selectors.sla_policy(policy)
-        cursors = {
-            c.role: c
-            for c in RoundRobinCursor.objects.select_for_update()
-            .filter(role__in=["AE", "CSM"])
-            .order_by("role")
-        }
-        for role in ("AE", "CSM"):
-            if role not in cursors:
-                cursors[role] = RoundRobinCursor.objects.create(role=role)
+        cursors = self._lock_cursors()
+        if len(cursors) < 2:
+            # First pass ever: chunks running in parallel may both get here; the loser's insert is a no-op.
+            RoundRobinCursor.objects.bulk_create(
+                [RoundRobinCursor(role=role) for role in ("AE", "CSM") if role not in cursors],
+                ignore_conflicts=True,
+            )
+            cursors = self._lock_cursors()
         self.cursors = cursors
         self.people = {role: routing_selectors.people_by_role(role) for role in ("AE", "CSM")}
         self.book = routing_rules.LoadBook(
             open_counts=routing_selectors.open_counts(),
             last_assigned={role: c.last_user_id for role, c in cursors.items()},
         )
+
+    @staticmethod
+    def _lock_cursors() -> dict[str, RoundRobinCursor]:
+        return {
+            c.role: c
+            for c in RoundRobinCursor.objects.select_for_update()
+            .filter(role__in=["AE", "CSM"])
+            .order_by("role")
+        }
 
     def route(self, c: Candidate) -> routing_rules.RouteDecision:
         facts = routing_rules.RouteFacts(
@@ -585,3 +593,42 @@ def explain_text(explanation: dict) -> str:
         )
         lines.append(f"- {s['signal']}: {s['value']} vs {s['threshold']} ({state}, {s['points']} pts)")
     return "\n".join(lines)
+
+
+#: Alert when no scoring pass has completed for this long (the job runs hourly).
+PASS_STALE_AFTER = dt.timedelta(hours=2)
+
+
+def pass_watchdog(*, now: dt.datetime | None = None) -> str:
+    """Alert RevOps (in-app, email, Slack) when passes stopped or the last one failed; once per incident.
+
+    Returns "ok", or the problem it alerted about (or had already alerted about).
+    """
+    from routing.models import Notification
+    from routing.services import notify_people
+
+    now = now or timezone.now()
+    last = ScoringPass.objects.order_by("-started_at").first()
+    last_ok = ScoringPass.objects.filter(status=PassStatus.COMPLETED).order_by("-finished_at").first()
+    problem = ""
+    if last is not None and last.status == PassStatus.FAILED:
+        problem = f"Scoring pass {last.pk} failed: {last.error or 'no detail'}"
+    elif last_ok is None or last_ok.finished_at is None or now - last_ok.finished_at > PASS_STALE_AFTER:
+        since = (
+            f"since {last_ok.finished_at:%Y-%m-%d %H:%M %Z}" if last_ok and last_ok.finished_at else "ever"
+        )
+        problem = f"No scoring pass has completed {since}; EQLs are not being refreshed."
+    if not problem:
+        return "ok"
+    incident = f"{last.pk if last else 0}:{problem[:60]}"
+    already = Notification.objects.filter(kind=Notification.Kind.PASS_ALERT, body__endswith=f"[{incident}]")
+    if already.exists():
+        return problem
+    logger.error("scoring watchdog: %s", problem)
+    notify_people(
+        role="RevOps",
+        kind=Notification.Kind.PASS_ALERT,
+        subject="Scoring pass alert",
+        body=f"{problem}\nCheck the workers and the last passes in admin. [{incident}]",
+    )
+    return problem

@@ -97,3 +97,9 @@ def fail_pass(pass_id: int) -> None:
         counts=services.ChunkCounts(),
         error="a chunk failed",
     )
+
+
+@shared_task
+def pass_watchdog() -> str:
+    """Every 15 minutes: alert RevOps when no pass completed for two hours or the last one failed."""
+    return services.pass_watchdog()

@@ -1,0 +1,67 @@
+"""The scoring watchdog alerts RevOps once per incident when passes stop or fail."""
+
+import datetime as dt
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from routing.models import Notification
+from scoring.models import PassStatus, ScoringPass
+from scoring.services import pass_watchdog
+from tests.factories import UserFactory
+
+NOW = timezone.make_aware(dt.datetime(2026, 3, 31, 12, 0))
+
+
+def _pass(*, status, finished_hours_ago, error=""):
+    finished = NOW - dt.timedelta(hours=finished_hours_ago)
+    return ScoringPass.objects.create(
+        as_of=finished,
+        started_at=finished - dt.timedelta(minutes=1),
+        finished_at=finished,
+        status=status,
+        error=error,
+    )
+
+
+@pytest.fixture
+def revops(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    return UserFactory(role="RevOps")
+
+
+@pytest.mark.django_db
+def test_a_recent_completed_pass_is_ok_and_alerts_nobody(revops):
+    _pass(status=PassStatus.COMPLETED, finished_hours_ago=1)
+
+    assert pass_watchdog(now=NOW) == "ok"
+    assert not Notification.objects.exists()
+
+
+@pytest.mark.django_db
+def test_no_pass_for_two_hours_alerts_revops_in_app_and_by_email_once(
+    revops, django_capture_on_commit_callbacks
+):
+    _pass(status=PassStatus.COMPLETED, finished_hours_ago=3)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = pass_watchdog(now=NOW)
+        second = pass_watchdog(now=NOW + dt.timedelta(minutes=15))
+
+    assert first.startswith("No scoring pass has completed since")
+    assert second == first
+    alerts = Notification.objects.filter(kind=Notification.Kind.PASS_ALERT)
+    assert [n.recipient_id for n in alerts] == [revops.pk]
+    assert [m.to for m in mail.outbox] == [[revops.email]]
+
+
+@pytest.mark.django_db
+def test_a_failed_pass_alerts_with_its_error(revops):
+    _pass(status=PassStatus.COMPLETED, finished_hours_ago=1)
+    failed = _pass(status=PassStatus.FAILED, finished_hours_ago=0, error="OperationalError: server closed")
+
+    problem = pass_watchdog(now=NOW)
+
+    assert problem == f"Scoring pass {failed.pk} failed: OperationalError: server closed"
+    assert Notification.objects.get(kind=Notification.Kind.PASS_ALERT).recipient == revops
