@@ -4,5 +4,9 @@ from dashboards import views
 
 urlpatterns = [
     path("", views.inbox, name="inbox"),
+    path("eqls/<int:pk>/", views.eql_detail, name="eql"),
+    path("eqls/<int:pk>/events/", views.eql_event, name="eql_event"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("notifications/read/", views.notifications_read, name="notifications_read"),
     path("healthz", views.liveness, name="healthz"),
 ]

@@ -1,21 +1,305 @@
-"""Pages: the EQL inbox and RevOps/Finance reports."""
+"""Pages: the EQL inbox (queue, EQL page, one-click actions, notifications) and liveness.
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+Function views: an htmx request gets the named partial (django-template-partials), anything else
+the full page, so every link and form also works without JavaScript. Reads go through
+``dashboards.inbox``; writes through ``routing.services.eql_transition`` (the API's service).
+"""
 
-from expansion.models import EQL, Account
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import wraps
+from urllib.parse import quote
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required as django_login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render, resolve_url
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect
+
+from dashboards import inbox as selectors
+from dashboards.forms import EventForm, QueueFilterForm
+from dashboards.templatetags.inbox import EVENT_LABELS
+from expansion.models import EQL
+from routing.lifecycle import TransitionError
+from routing.services import eql_transition
+from scoring.config import MODULE_WILDCARD
+
+#: Status codes the inbox answers an action with when nothing changed (htmx swaps them too).
+INVALID = 422
+FORBIDDEN = 403
+
+
+def login_required(view):
+    """Django's login_required, except that an htmx request whose session ended is sent to the login
+    page as a whole (HX-Redirect) instead of having the login form swapped into a fragment."""
+    guarded = django_login_required(view)
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.htmx and not request.user.is_authenticated:
+            back = request.htmx.current_url_abs_path or request.get_full_path()
+            return HttpResponseClientRedirect(f"{resolve_url(settings.LOGIN_URL)}?next={quote(back)}")
+        return guarded(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _wants_partial(request: HttpRequest) -> bool:
+    """An htmx request that is not a history restore (those need the whole page)."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def _page_context(request: HttpRequest) -> dict:
+    """What every full page's header needs: the notification badge and panel (2 queries)."""
+    return {"notifications": selectors.notifications_for(request.user)}
+
+
+# --------------------------------------------------------------------------------------------------
+# Queue
+# --------------------------------------------------------------------------------------------------
+
+
+def _row_context(request: HttpRequest, eqls) -> list[dict]:
+    return [{"eql": e, "quick": selectors.quick_actions(request.user, e)} for e in eqls]
 
 
 @login_required
+@require_GET
+@vary_on_headers("HX-Request")
 def inbox(request: HttpRequest) -> HttpResponse:
+    """The signed-in person's EQL queue: filters, search and pages update in place with htmx."""
+    signals = selectors.signal_catalog()
+    form = QueueFilterForm(request.GET or None, signals=signals)
+    filters = form.filters()
+    now = timezone.now()
+    page = selectors.queue_page(
+        selectors.queue(request.user, filters, now=now), request.GET.get("page"), one_query=bool(filters.q)
+    )
     context = {
-        "accounts": Account.objects.count(),
-        "open_eqls": EQL.objects.filter(
-            status__in=["new", "contacted", "call_booked", "proposal_sent"]
-        ).count(),
+        "form": form,
+        "filters": filters,
+        "page": page,
+        "rows": _row_context(request, selectors.queue_rows(request.user, page.object_list)),
+        "signals": signals,
+        "now": now,
+        "queue_url": request.get_full_path(),
     }
-    return render(request, "dashboards/inbox.html", context)
+    if _wants_partial(request):
+        return render(request, "dashboards/inbox.html#queue", {**context, "partial": True})
+    return render(request, "dashboards/inbox.html", {**_page_context(request), **context})
+
+
+# --------------------------------------------------------------------------------------------------
+# EQL page
+# --------------------------------------------------------------------------------------------------
+
+
+def _get_eql(request: HttpRequest, pk: int) -> EQL:
+    try:
+        return selectors.eql_for(request.user, pk)
+    except EQL.DoesNotExist as exc:
+        raise Http404("No EQL you can see has this id.") from exc
+
+
+def _sparkline(series: selectors.Series | None) -> str | None:
+    """Plotly figure JSON for the primary metric (built server-side, drawn by the local plotly.js)."""
+    if series is None or len(series.values) < 2:
+        return None
+    import plotly.graph_objects as go
+
+    fig = go.Figure(
+        go.Scatter(
+            x=[d.isoformat() for d in series.dates],
+            y=series.values,
+            mode="lines",
+            line={"color": "#0b5cad", "width": 2},
+            hovertemplate="%{x|%d %b}: %{y" + (":.0%" if series.percent else ":,.0f") + "}<extra></extra>",
+            name=series.label,
+        )
+    )
+    if series.threshold is not None:
+        fig.add_hline(y=series.threshold, line={"color": "#b42318", "width": 1, "dash": "dot"})
+    fig.update_layout(
+        height=110,
+        margin={"l": 40, "r": 8, "t": 6, "b": 22},
+        showlegend=False,
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        font={"size": 11, "color": "#57606a"},
+        xaxis={"showgrid": False, "tickformat": "%d %b", "nticks": 4, "fixedrange": True},
+        yaxis={
+            "showgrid": True,
+            "gridcolor": "#eaeef2",
+            "tickformat": ".0%" if series.percent else "~s",
+            "nticks": 3,
+            "fixedrange": True,
+        },
+    )
+    return fig.to_json()
+
+
+def _eql_context(request: HttpRequest, eql: EQL, signals: dict) -> dict:
+    """The panel (status and actions) and timeline of one EQL; the parts an action re-renders."""
+    actions = selectors.available_actions(request.user, eql)
+    needs_codes = any(a in ("declined", "lost") for a in actions)
+    activities, more = selectors.account_activities(eql)
+    return {
+        "eql": eql,
+        "signals": signals,
+        "actions": actions,
+        "reason_codes": selectors.reason_codes() if needs_codes else {},
+        "activities": activities,
+        "more_activities": more,
+        "now": timezone.now(),
+    }
+
+
+def _full_eql_context(request: HttpRequest, eql: EQL) -> dict:
+    signals = selectors.signal_catalog()
+    context = _eql_context(request, eql, signals)
+    primary = signals.get(eql.primary_signal)
+    evaluation = eql.evaluation or {}
+    # Module-family signals name the module they fired on ("Feature adjacency (analytics) 7 ≥ 3").
+    targets = {s["signal"]: s.get("target", "") for s in evaluation.get("signals", []) if s.get("target")}
+    if eql.target:
+        targets.setdefault(eql.primary_signal, eql.target)
+    targets = {
+        key: target
+        for key, target in targets.items()
+        if key in signals and signals[key].metric.endswith(MODULE_WILDCARD)
+    }
+    series = selectors.metric_series(eql, primary)
+    estimate = evaluation.get("estimate") or {}
+    context.update(
+        {
+            "primary": primary,
+            "targets": targets,
+            "series": series,
+            "sparkline": _sparkline(series),
+            "uplift": estimate.get("uplift"),
+            "questions": eql.discovery_questions
+            or [
+                q.strip() for q in (primary.discovery_questions if primary else "").splitlines() if q.strip()
+            ],
+            "past": selectors.past_eqls(eql),
+            "last_csm": selectors.last_csm_activity(eql, context["activities"]),
+        }
+    )
+    return context
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def eql_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Why now, what it is worth, what to say; status, actions and everything that happened."""
+    eql = _get_eql(request, pk)
+    context = _full_eql_context(request, eql)
+    if _wants_partial(request):
+        return render(request, "dashboards/eql.html#panel", context)
+    return render(request, "dashboards/eql.html", {**_page_context(request), **context})
+
+
+def _safe_next(request: HttpRequest, url: str) -> str | None:
+    if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}):
+        return url
+    return None
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return (text[:1].upper() + text[1:]).rstrip(".") + "." if text else text
+
+
+@login_required
+@require_POST
+def eql_event(request: HttpRequest, pk: int) -> HttpResponse:
+    """Apply one lifecycle event with ``eql_transition``, as the API does.
+
+    htmx: the re-rendered status-and-actions panel, plus out-of-band swaps of the queue row, the
+    timeline and the status line. Invalid transition: 422 with the reason (role=alert), nothing
+    changed. May see but not act (Finance): 403. May not see: 404."""
+    eql = _get_eql(request, pk)
+    form = EventForm(request.POST)
+    error, status = "", 200
+    event = request.POST.get("type", "")
+    if not form.is_valid():
+        error, status = form.error_text(), INVALID
+    else:
+        data = form.cleaned_data
+        event = data["type"]
+        amount: Decimal | None = data.get("expansion_arr")
+        try:
+            eql_transition(
+                eql_id=eql.pk,
+                user=request.user,
+                event=event,
+                note=data.get("note") or "",
+                reason=data.get("reason") or "",
+                expansion_arr=amount,
+            )
+        except PermissionError:
+            error, status = "You can read this EQL but not change it.", FORBIDDEN
+        except TransitionError as exc:
+            error, status = _sentence(str(exc)), INVALID
+    done = "" if error else f"{EVENT_LABELS.get(event, event)} · {eql.account.name}"
+
+    if not request.htmx:
+        if not error:
+            messages.success(request, done)
+            return redirect(_safe_next(request, form.data.get("next", "")) or reverse("eql", args=[eql.pk]))
+        context = _full_eql_context(request, eql)
+        context.update({"error": error, "error_event": event})
+        return render(request, "dashboards/eql.html", {**_page_context(request), **context}, status=status)
+
+    if not error:
+        eql = _get_eql(request, pk)
+    signals = selectors.signal_catalog()
+    context = _eql_context(request, eql, signals)
+    context.update(
+        {
+            "error": error,
+            "error_event": event,
+            "done": done,
+            "from_panel": request.htmx.target == "eql-panel",
+            "row": {"eql": eql, "quick": selectors.quick_actions(request.user, eql)} if not error else None,
+        }
+    )
+    return render(request, "dashboards/eql_event.html", context, status=status)
+
+
+# --------------------------------------------------------------------------------------------------
+# Notifications
+# --------------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def notifications(request: HttpRequest) -> HttpResponse:
+    """Unread count and latest notifications: the header's poll fragment, or a page without JS."""
+    context = _page_context(request)
+    if _wants_partial(request):
+        return render(request, "dashboards/notifications.html#poll", context)
+    return render(request, "dashboards/notifications.html", context)
+
+
+@login_required
+@require_POST
+def notifications_read(request: HttpRequest) -> HttpResponse:
+    """Mark notifications read (the ``id`` ones, or all unread)."""
+    ids = [i for i in request.POST.getlist("id") if i.isdigit()]
+    selectors.notifications_mark_read(request.user, ids)
+    if _wants_partial(request):
+        return render(request, "dashboards/notifications.html#poll", _page_context(request))
+    return redirect(_safe_next(request, request.POST.get("next", "")) or reverse("notifications"))
 
 
 def liveness(request: HttpRequest) -> JsonResponse:

@@ -1,0 +1,81 @@
+"""Forms of the inbox: the queue filters (GET) and one lifecycle event (POST)."""
+
+from __future__ import annotations
+
+from django import forms
+
+from dashboards.inbox import QueueFilters
+from expansion.models import EQLStatus, Route
+from routing import lifecycle
+from scoring.models import Priority, SignalDefinition
+
+STATUS_CHOICES = [
+    ("open", "Open"),
+    *[(s, label) for s, label in EQLStatus.choices if s in lifecycle.OPEN],
+    ("closed", "Closed"),
+    ("all", "All"),
+]
+
+
+class QueueFilterForm(forms.Form):
+    """Queue filters; every field is optional and an invalid value is ignored, not an error page."""
+
+    q = forms.CharField(label="Search", required=False, max_length=100)
+    status = forms.ChoiceField(label="Status", choices=STATUS_CHOICES, required=False)
+    route = forms.ChoiceField(label="Route", choices=[("", "Any route"), *Route.choices], required=False)
+    priority = forms.ChoiceField(
+        label="Priority",
+        choices=[("", "Any priority"), *[(p, label.split(" (")[0]) for p, label in Priority.choices]],
+        required=False,
+    )
+    signal = forms.ChoiceField(label="Primary signal", choices=[("", "Any signal")], required=False)
+    overdue = forms.BooleanField(label="Overdue only", required=False)
+
+    def __init__(self, *args, signals: dict[str, SignalDefinition] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["signal"].choices = [("", "Any signal")] + [
+            (key, s.name) for key, s in (signals or {}).items()
+        ]
+
+    def filters(self) -> QueueFilters:
+        """The valid filters (fields with an invalid value fall back to their default)."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return QueueFilters(
+            status=data.get("status") or "open",
+            route=data.get("route") or "",
+            priority=data.get("priority") or "",
+            signal=data.get("signal") or "",
+            overdue=bool(data.get("overdue")),
+            q=(data.get("q") or "").strip(),
+        )
+
+    @property
+    def active_count(self) -> int:
+        """How many filters narrow the default queue (for the 'clear filters' link)."""
+        f = self.filters()
+        return sum(
+            [f.status != "open", bool(f.route), bool(f.priority), bool(f.signal), f.overdue, bool(f.q)]
+        )
+
+
+class EventForm(forms.Form):
+    """One lifecycle event posted from the inbox (the same fields as the API's event body)."""
+
+    type = forms.ChoiceField(choices=[(e, e) for e in lifecycle.EVENTS])
+    note = forms.CharField(required=False, max_length=5000)
+    reason = forms.CharField(required=False, max_length=64)
+    expansion_arr = forms.DecimalField(
+        required=False, max_digits=14, decimal_places=2, min_value=0, label="Expansion ARR"
+    )
+    next = forms.CharField(required=False, max_length=2000)
+
+    def error_text(self) -> str:
+        """All field errors as one sentence a person can act on."""
+        parts = []
+        for name, errors in self.errors.items():
+            field = self.fields.get(name)
+            label = (field.label or name.replace("_", " ")) if field else ""
+            for error in errors:
+                parts.append(f"{label}: {error}" if label else str(error))
+        return " ".join(parts)

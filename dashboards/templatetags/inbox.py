@@ -1,0 +1,222 @@
+"""Template helpers for the inbox: money, SLA countdowns, signal names and sentences, labels."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django import template
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+
+from expansion.models import OPEN_STATUSES
+
+register = template.Library()
+
+#: Remaining time under which an SLA countdown is flagged as due soon.
+SLA_SOON = dt.timedelta(hours=4)
+
+TIMES = "\u00d7"
+OPERATOR_SYMBOLS = {"gte": "≥", "gt": ">", "lte": "≤", "lt": "<", "eq": "=", "ne": "≠"}
+
+EVENT_LABELS = {
+    "contacted": "Contact logged",
+    "call_booked": "Call booked",
+    "proposal_sent": "Proposal sent",
+    "won": "Won",
+    "lost": "Lost",
+    "declined": "Declined",
+    "csm_hold": "Held by CSM",
+    "csm_release": "Released by CSM",
+    "note": "Note",
+}
+ACTION_LABELS = {
+    "contacted": "Log contact",
+    "call_booked": "Call booked",
+    "proposal_sent": "Proposal sent",
+    "won": "Mark won",
+    "lost": "Mark lost",
+    "declined": "Decline",
+    "csm_hold": "Hold with note",
+    "csm_release": "Release to owner",
+    "note": "Add note",
+}
+
+
+def _number(value: float) -> str:
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+@register.filter
+def money(value: Any) -> str:
+    """48000 -> '48,000' (reporting currency, whole units); empty for None."""
+    if value is None or value == "":
+        return ""
+    return f"{Decimal(value):,.0f}"
+
+
+@register.filter
+def percent(value: Any, digits: int = 0) -> str:
+    """0.943 -> '94%'."""
+    if value is None or value == "":
+        return ""
+    return f"{float(value) * 100:.{int(digits)}f}%"
+
+
+def humanize_key(key: str) -> str:
+    return (key or "").replace("_", " ").strip().capitalize()
+
+
+@register.filter
+def signal_name(key: str, signals: dict | None) -> str:
+    """The human name of a signal key ('seat_utilisation' -> 'Seat utilisation')."""
+    definition = (signals or {}).get(key)
+    return definition.name if definition else humanize_key(key)
+
+
+@register.filter
+def event_label(event: str) -> str:
+    return EVENT_LABELS.get(event, humanize_key(event))
+
+
+@register.filter
+def action_label(event: str) -> str:
+    return ACTION_LABELS.get(event, humanize_key(event))
+
+
+@dataclass(frozen=True)
+class SlaState:
+    """An SLA deadline seen from ``now``: the words to show and how urgent it is."""
+
+    text: str
+    overdue: bool = False
+    soon: bool = False
+    deadline: dt.datetime | None = None
+
+    @property
+    def css(self) -> str:
+        return "overdue" if self.overdue else ("soon" if self.soon else "ok")
+
+
+def _span(delta: dt.timedelta) -> str:
+    minutes = max(0, math.ceil(delta.total_seconds() / 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days >= 2:
+        return f"{days} d {hours} h"
+    hours += days * 24
+    if hours:
+        return f"{hours} h {mins:02d} m"
+    return f"{mins} m"
+
+
+def sla_state_of(deadline: dt.datetime | None, status: str, now: dt.datetime | None = None) -> SlaState:
+    """'5 h 10 m left', 'Overdue by 2 h 05 m', 'No SLA' or 'Closed'."""
+    if status and status not in OPEN_STATUSES:
+        return SlaState("Closed", deadline=deadline)
+    if deadline is None:
+        return SlaState("No SLA")
+    now = now or timezone.now()
+    remaining = deadline - now
+    if remaining.total_seconds() < 0:
+        return SlaState(f"Overdue by {_span(-remaining)}", overdue=True, deadline=deadline)
+    return SlaState(f"{_span(remaining)} left", soon=remaining <= SLA_SOON, deadline=deadline)
+
+
+@register.simple_tag
+def sla_state(eql: Any, now: dt.datetime | None = None) -> SlaState:
+    return sla_state_of(eql.sla_deadline, eql.status, now)
+
+
+def _reading(value: float | None, *, as_percent: bool) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{value * 100:.0f}%" if as_percent else _number(value)
+
+
+def signal_sentence_of(trigger: dict, definition: Any | None, target: str = "") -> str:
+    """A triggered signal in words: its value against the threshold, as the rule reads it.
+
+    'Seat utilisation 94% ≥ 90% for 7 days', 'Team spread +2 vs 30 days ago (rule > 0)',
+    'Export volume 3.4 times its level 90 days ago' (with a multiplication sign),
+    'Feature adjacency (analytics) 7 ≥ 3'."""
+    value, threshold = trigger.get("value"), trigger.get("threshold")
+    if definition is None:
+        return (
+            f"{humanize_key(trigger.get('signal', ''))} {_reading(value, as_percent=False)} "
+            f"(threshold {_reading(threshold, as_percent=False)})"
+        )
+    name = definition.name + (f" ({target})" if target else "")
+    symbol = OPERATOR_SYMBOLS.get(definition.operator, definition.operator)
+    if definition.compare == "change":
+        shown = "—" if value is None else (f"+{_number(value)}" if value > 0 else _number(value))
+        return (
+            f"{name} {shown} vs {definition.window_days} days ago "
+            f"(rule {symbol} {_reading(threshold, as_percent=False)})"
+        )
+    if definition.compare == "ratio":
+        shown = "—" if value is None else f"{value:.1f}{TIMES}"
+        return (
+            f"{name} {shown} its level {definition.window_days} days ago "
+            f"(rule {symbol} {_reading(threshold, as_percent=False)}{TIMES})"
+        )
+    as_percent = bool(definition.denominator_field or definition.denominator_metric)
+    shown, limit = _reading(value, as_percent=as_percent), _reading(threshold, as_percent=as_percent)
+    text = f"{name} {shown} {symbol} {limit}"
+    if definition.persistence_days > 1:
+        text += f" for {definition.persistence_days} days"
+    return text
+
+
+@register.simple_tag
+def signal_sentence(trigger: dict, signals: dict | None, targets: dict | None = None) -> str:
+    key = trigger.get("signal", "")
+    return signal_sentence_of(trigger, (signals or {}).get(key), (targets or {}).get(key, ""))
+
+
+_JSON_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
+
+
+@register.filter
+def script_json(text: str) -> str:
+    """A JSON string made safe inside <script type="application/json"> (as Django's json_script)."""
+    return mark_safe(str(text).translate(_JSON_SCRIPT_ESCAPES))
+
+
+@register.filter
+def key_label(key: str) -> str:
+    """'bad_timing' -> 'Bad timing'."""
+    return humanize_key(key)
+
+
+@register.filter
+def split(text: str, sep: str | None = None) -> list[str]:
+    """'a b c' -> ['a', 'b', 'c'] (for small fixed lists in templates)."""
+    return str(text).split(sep)
+
+
+def series_summary_of(series: Any) -> str:
+    """One sentence a screen reader gets instead of the sparkline."""
+    if series is None or not series.values:
+        return ""
+
+    def show(v: float) -> str:
+        return f"{v * 100:.0f}%" if series.percent else _number(round(v, 2))
+
+    text = (
+        f"{series.label} went from {show(series.values[0])} on {series.dates[0]:%d %b} "
+        f"to {show(series.values[-1])} on {series.dates[-1]:%d %b}"
+    )
+    if series.threshold is not None:
+        text += f"; threshold {show(series.threshold)}"
+    return text + "."
+
+
+@register.simple_tag
+def series_summary(series: Any) -> str:
+    return series_summary_of(series)
