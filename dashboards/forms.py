@@ -70,6 +70,21 @@ class EventForm(forms.Form):
     )
     next = forms.CharField(required=False, max_length=2000)
 
+    def splits(self) -> list[dict] | None:
+        """The contribution split of a co-owned win (``split_email``/``split_percent`` pairs), if sent."""
+        emails = self.data.getlist("split_email") if hasattr(self.data, "getlist") else []
+        percents = self.data.getlist("split_percent") if hasattr(self.data, "getlist") else []
+        lines = []
+        for email, percent in zip(emails, percents, strict=False):
+            if not email.strip() and not percent.strip():
+                continue
+            try:
+                value = int(percent)
+            except ValueError:
+                value = -1  # refused by the split rules with a clear message
+            lines.append({"email": email.strip(), "percent": value})
+        return lines or None
+
     def error_text(self) -> str:
         """All field errors as one sentence a person can act on."""
         parts = []

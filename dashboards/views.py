@@ -26,6 +26,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from dashboards import inbox as selectors
 from dashboards.forms import EventForm, QueueFilterForm
 from dashboards.templatetags.inbox import EVENT_LABELS
+from expansion.attribution_services import credit_proposal
 from expansion.models import EQL
 from routing.lifecycle import TransitionError
 from routing.services import eql_transition
@@ -151,6 +152,7 @@ def _eql_context(request: HttpRequest, eql: EQL, signals: dict) -> dict:
     needs_codes = any(a in ("declined", "lost") for a in actions)
     activities, more = selectors.account_activities(eql)
     return {
+        "credit": credit_proposal(eql=eql) if "won" in actions else None,
         "eql": eql,
         "signals": signals,
         "actions": actions,
@@ -244,6 +246,7 @@ def eql_event(request: HttpRequest, pk: int) -> HttpResponse:
                 note=data.get("note") or "",
                 reason=data.get("reason") or "",
                 expansion_arr=amount,
+                splits=form.splits(),
             )
         except PermissionError:
             error, status = "You can read this EQL but not change it.", FORBIDDEN
