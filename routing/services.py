@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from expansion import attribution_services
@@ -257,3 +258,52 @@ def notify_people(*, role: str, kind: str, subject: str, body: str) -> list[Noti
     for d in deliveries:
         transaction.on_commit(lambda pk=d.pk: deliver.delay(pk), robust=True)
     return created
+
+
+def weekly_digests_send(*, now: dt.datetime | None = None) -> int:
+    """One digest per active AE and CSM for the week that just ended; two queries, then bulk writes."""
+    from routing.digest import DigestRow, compose_digest, summarise
+
+    now = now or timezone.now()
+    week_end = now.replace(hour=0, minute=0, second=0, microsecond=0) - dt.timedelta(days=now.weekday())
+    week_start = week_end - dt.timedelta(days=7)
+    people = {u.pk: u for u in User.objects.filter(role__in=["AE", "CSM"], is_active=True)}
+    rows: dict[int, list[DigestRow]] = {pk: [] for pk in people}
+    qs = EQL.objects.filter(owner_id__in=list(people)).select_related("account", "csm")
+    qs = qs.filter(
+        Q(status__in=lifecycle.OPEN) | Q(closed_at__gte=week_start) | Q(created_at__gte=week_start)
+    )
+    for e in qs:
+        rows[e.owner_id].append(
+            DigestRow(
+                account_name=e.account.name,
+                status=e.status,
+                score=e.score,
+                primary_signal=e.primary_signal,
+                estimate=e.estimated_expansion_arr,
+                contract_arr=e.contract_arr,
+                created_at=e.created_at,
+                closed_at=e.closed_at,
+                won_arr=e.won_arr,
+                sla_breached=e.sla_breached,
+                csm_name=e.csm.display_name if e.csm_id and e.csm else "",
+            )
+        )
+    notes = []
+    for pk, person in people.items():
+        subject, body = compose_digest(
+            name=person.display_name,
+            week_start=week_start.date(),
+            digest=summarise(rows[pk], week_start, week_end),
+            link=f"{settings.APP_BASE_URL}/",
+        )
+        notes.append(Notification(recipient_id=pk, kind=Notification.Kind.DIGEST, subject=subject, body=body))
+    created = Notification.objects.bulk_create(notes)
+    deliveries = Delivery.objects.bulk_create(
+        [Delivery(notification=n, channel=Delivery.Channel.EMAIL) for n in created]
+    )
+    from routing.tasks import deliver
+
+    for d in deliveries:
+        transaction.on_commit(lambda pk=d.pk: deliver.delay(pk), robust=True)
+    return len(created)

@@ -27,3 +27,11 @@ def deliver_webhook(webhook_delivery_id: int) -> str:
 def review_windows_sweep() -> int:
     """Expire ended review windows, escalate long holds, flag SLA breaches (runs every 15 minutes)."""
     return delivery.review_windows_sweep()
+
+
+@shared_task
+def weekly_digests() -> int:
+    """Monday morning: each AE's and CSM's weekly pipeline digest."""
+    from routing.services import weekly_digests_send
+
+    return weekly_digests_send()
