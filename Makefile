@@ -42,6 +42,10 @@ format: install
 services:
 	scripts/services.sh start
 
+## The production stack (gunicorn, workers, beat) on this machine against PostgreSQL and Redis.
+serve: install
+	scripts/serve.sh
+
 ## Lint, then the suite on SQLite (with the browser tests), then on PostgreSQL + Redis + a Celery worker.
 test: lint services test-sqlite test-postgres
 
