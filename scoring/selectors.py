@@ -167,7 +167,9 @@ def snapshot_window(
             qs = qs.filter(account_id__gte=pk_range[0], account_id__lte=pk_range[1])
         if pk_list is not None:
             qs = qs.filter(account_id__in=pk_list)
-        frames.append(_read(qs.values_list("account_id", "date", "metric_id", "value")))
+        frame = _read(qs.values_list("account_id", "date", "metric_id", "value"))
+        if len(frame):  # an empty (untyped) frame would turn every column of the concat into object
+            frames.append(frame)
     if not frames:
         return pd.DataFrame({"account": [], "date": [], "metric": [], "value": []})
     frame = pd.concat(frames, ignore_index=True).drop_duplicates(["account", "metric", "date"])
