@@ -129,47 +129,43 @@ def _candidates(
     signals = signals[signals["account"].isin(wanted.index)]
     triggered = engine.triggered_signals_by_account(signals)
     specs = {s.key: s for s in config.signals}
-    per_account_signals = dict(iter(signals.groupby("account", sort=False)))
+    # Plain dicts once, then a loop over dicts: no per-account pandas indexing (it dominated the pass).
+    per_account_signals: dict[int, list] = {}
+    for r in signals.itertuples(index=False):
+        per_account_signals.setdefault(r.account, []).append(r)
+    account_rows = accounts.loc[wanted.index].to_dict("index")
+    latest_rows = evaluation.latest_metrics.reindex(wanted.index).to_dict("index")
     out: dict[int, Candidate] = {}
-    for account, row in wanted.iterrows():
-        acc = accounts.loc[account]
+    for account, row in wanted.to_dict("index").items():
+        acc = account_rows[account]
         primary = specs.get(row["primary_signal"]) if row["qualifies"] else None
         watch_keys = [k for k in row["watch_fired"].split(engine.LIST_SEPARATOR) if k]
         script_spec = primary or (specs.get(watch_keys[0]) if watch_keys else None)
-        latest = (
-            evaluation.latest_metrics.loc[account].to_dict()
-            if account in evaluation.latest_metrics.index
-            else {}
-        )
+        latest = latest_rows.get(account, {})
         estimate = row["estimate"] if row["qualifies"] else 0.0
-        rows = per_account_signals.get(account)
-        primary_row = None
-        if rows is not None and script_spec is not None:
-            match = rows[rows["signal"] == script_spec.key]
-            primary_row = match.iloc[0] if len(match) else None
+        rows = per_account_signals.get(account, [])
+        primary_row = next((r for r in rows if script_spec and r.signal == script_spec.key), None)
         context = engine.opening_angle_context(
-            account={**acc.to_dict(), "account_id": acc["account_id"]},
+            account=acc,
             latest=latest,
             expansion_type=row["expansion_type"] if primary else "",
             target=row["target"] if primary else "",
             estimate=estimate if primary else None,
-            signal_value=None if primary_row is None else primary_row["value"],
-            threshold=None if primary_row is None else primary_row["threshold"],
+            signal_value=None if primary_row is None else primary_row.value,
+            threshold=None if primary_row is None else primary_row.threshold,
         )
-        signal_detail = []
-        if rows is not None:
-            signal_detail = [
-                {
-                    "signal": r.signal,
-                    "value": _round(r.value),
-                    "threshold": _round(r.threshold),
-                    "points": int(r.points),
-                    "fired": bool(r.fired),
-                    "counts": bool(r.counts),
-                    "target": r.target or "",
-                }
-                for r in rows.itertuples(index=False)
-            ]
+        signal_detail = [
+            {
+                "signal": r.signal,
+                "value": _round(r.value),
+                "threshold": _round(r.threshold),
+                "points": int(r.points),
+                "fired": bool(r.fired),
+                "counts": bool(r.counts),
+                "target": r.target or "",
+            }
+            for r in rows
+        ]
         evaluation_record = {
             "as_of": as_of.isoformat(),
             "config_version": config.version,
