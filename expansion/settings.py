@@ -218,7 +218,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute="*/15"),
     },
 }
-SCORING_CHUNK_SIZE = int(os.environ.get("SCORING_CHUNK_SIZE", "20000"))
+SCORING_CHUNK_SIZE = int(os.environ.get("SCORING_CHUNK_SIZE", "50000"))
 
 # Notifications
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

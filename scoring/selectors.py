@@ -163,7 +163,8 @@ def snapshot_window(
     pk_list = list(pks) if pks is not None else None
     for (first, last), ids in ranges.items():
         sql = (
-            f"SELECT account_id, date, metric_id, value FROM {UsageSnapshot._meta.db_table}"
+            # CAST: the date comes back as plain text, skipping the driver's per-row date conversion.
+            f"SELECT account_id, CAST(date AS TEXT), metric_id, value FROM {UsageSnapshot._meta.db_table}"
             f" WHERE metric_id IN ({', '.join(['%s'] * len(ids))}) AND date >= %s AND date <= %s"
         )
         params: list = [*sorted(ids), first, last]
@@ -201,7 +202,7 @@ def _read(sql: str, params: list) -> pd.DataFrame:
         else:
             cur.execute(sql, params)
             frame = pd.DataFrame.from_records(cur.fetchall(), columns=columns)
-    frame["date"] = pd.to_datetime(frame["date"].astype(str), format="%Y-%m-%d")
+    frame["date"] = pd.to_datetime(frame["date"], format="%Y-%m-%d")
     return frame
 
 
