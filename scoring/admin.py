@@ -67,6 +67,8 @@ class SignalForm(forms.ModelForm):
 @admin.register(SignalDefinition)
 class SignalAdmin(SimpleHistoryAdmin):
     form = SignalForm
+    # Adds "Preview impact (last 12 months)": posts the unsaved form to dashboards.backtest_views.
+    change_form_template = "dashboards/backtest/signal_change_form.html"
     list_display = (
         "name",
         "key",

@@ -1,0 +1,14 @@
+"""Backtest pages, mounted under ``/backtests/`` (RevOps)."""
+
+from django.urls import path
+
+from dashboards import backtest_views as views
+
+urlpatterns = [
+    path("", views.backtest_list, name="backtest-list"),
+    path("compare/", views.backtest_compare, name="backtest-compare"),
+    path("<int:pk>/", views.backtest_detail, name="backtest"),
+    path("<int:pk>/progress/", views.backtest_progress, name="backtest-progress"),
+    path("preview/signal/", views.signal_preview, name="backtest-signal-preview-new"),
+    path("preview/signal/<int:pk>/", views.signal_preview, name="backtest-signal-preview"),
+]
