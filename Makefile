@@ -49,8 +49,11 @@ serve: install
 ## Lint, then the suite on SQLite (with the browser tests), then on PostgreSQL + Redis + a Celery worker.
 test: lint services test-sqlite test-postgres
 
+# Browser tests (live server + Chromium) run in their own session: a live server on in-memory SQLite
+# does not mix with the rest of the suite's transactions.
 test-sqlite: install
-	env -u DATABASE_URL -u CELERY_BROKER_URL EXPANSION_VAR_DIR=$$(mktemp -d) $(PY) -m pytest -q
+	env -u DATABASE_URL -u CELERY_BROKER_URL EXPANSION_VAR_DIR=$$(mktemp -d) $(PY) -m pytest -q -m "not browser"
+	env -u DATABASE_URL -u CELERY_BROKER_URL EXPANSION_VAR_DIR=$$(mktemp -d) $(PY) -m pytest -q -m browser
 
 test-postgres: install
 	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL)/0 CELERY_RESULT_BACKEND=$(REDIS_URL)/1 \
