@@ -861,7 +861,7 @@ def test_verify_exits_non_zero(three_wins):
     assert exit_info.value.code == 1
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.postgres
 def test_concurrent_writers_cannot_fork_the_chain(ae, csm):
     # given twelve open EQLs closed by six threads at once
