@@ -221,7 +221,15 @@ CELERY_BEAT_SCHEDULE = {
 SCORING_CHUNK_SIZE = int(os.environ.get("SCORING_CHUNK_SIZE", "50000"))
 
 # Notifications
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Without an SMTP host, mail is written to files under var/sent-mail (inspectable, never lost, and
+# the laptop demo's terminal stays readable); set EMAIL_HOST to send for real.
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if os.environ.get("EMAIL_HOST")
+    else "django.core.mail.backends.filebased.EmailBackend",
+)
+EMAIL_FILE_PATH = str(VAR_DIR / "sent-mail")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
