@@ -224,8 +224,18 @@ def load(base: Base, block: int = 5_000, log=print) -> dict[str, int]:
                 log(f"  snapshots: {rows:,} rows")
         for statement in restore:
             cur.execute(statement)
-    with connection.cursor() as cur:
-        cur.execute(f"ANALYZE {SNAPSHOT_TABLE}" if connection.vendor == "postgresql" else "ANALYZE")
+    # A steady-state table: on PostgreSQL autovacuum would have set the visibility map by the next
+    # hourly pass (index-only scans need it); run it now instead of waiting for it.
+    if connection.vendor == "postgresql":
+        connection.ensure_connection()
+        autocommit = connection.connection.autocommit
+        connection.connection.autocommit = True
+        with connection.cursor() as cur:
+            cur.execute(f"VACUUM ANALYZE {SNAPSHOT_TABLE}")
+        connection.connection.autocommit = autocommit
+    else:
+        with connection.cursor() as cur:
+            cur.execute("ANALYZE")
     return {"users": len(base.users), "accounts": len(acc), "snapshots": rows}
 
 
