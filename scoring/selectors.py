@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections.abc import Iterable
 
 import pandas as pd
@@ -189,19 +188,11 @@ def snapshot_window(
 
 
 def _read(sql: str, params: list) -> pd.DataFrame:
-    """Run a snapshot query into a frame without per-row ORM conversion; PostgreSQL streams it with COPY."""
+    """Run a snapshot query into a frame without per-row ORM conversion (dates arrive as ISO text)."""
     columns = ["account", "date", "metric", "value"]
     with connection.cursor() as cur:
-        if connection.vendor == "postgresql":
-            query = cur.cursor.mogrify(sql, params)
-            with cur.cursor.copy(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)") as copy:
-                data = b"".join(copy)
-            if not data:
-                return pd.DataFrame(columns=columns)
-            frame = pd.read_csv(io.BytesIO(data), names=columns, header=None)
-        else:
-            cur.execute(sql, params)
-            frame = pd.DataFrame.from_records(cur.fetchall(), columns=columns)
+        cur.execute(sql, params)
+        frame = pd.DataFrame.from_records(cur.fetchall(), columns=columns)
     frame["date"] = pd.to_datetime(frame["date"], format="%Y-%m-%d")
     return frame
 
