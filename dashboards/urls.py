@@ -8,5 +8,4 @@ urlpatterns = [
     path("eqls/<int:pk>/events/", views.eql_event, name="eql_event"),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/read/", views.notifications_read, name="notifications_read"),
-    path("healthz", views.liveness, name="healthz"),
 ]

@@ -1,4 +1,4 @@
-"""Pages: the EQL inbox (queue, EQL page, one-click actions, notifications) and liveness.
+"""Pages: the EQL inbox (queue, EQL page, one-click actions, notifications).
 
 Function views: an htmx request gets the named partial (django-template-partials), anything else
 the full page, so every link and form also works without JavaScript. Reads go through
@@ -14,7 +14,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required as django_login_required
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils import timezone
@@ -303,7 +303,3 @@ def notifications_read(request: HttpRequest) -> HttpResponse:
     if _wants_partial(request):
         return render(request, "dashboards/notifications.html#poll", _page_context(request))
     return redirect(_safe_next(request, request.POST.get("next", "")) or reverse("notifications"))
-
-
-def liveness(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"status": "ok"})

@@ -6,30 +6,6 @@ from django.db.models import Max, OuterRef, QuerySet, Subquery
 
 from expansion.models import EQL, Activity
 
-RECORD_FIELDS = (
-    "id",
-    "account_id",
-    "account_name",
-    "status",
-    "score",
-    "primary_signal",
-    "triggered_signals",
-    "route",
-    "owner_email",
-    "csm_email",
-    "csm_involvement_required",
-    "contract_arr",
-    "estimated_expansion_arr",
-    "estimate_source",
-    "opening_angle",
-    "last_csm_activity_at",
-    "created_at",
-    "updated_at",
-    "sla_deadline",
-    "review_window_ends_at",
-    "closed_at",
-)
-
 
 def eql_queryset() -> QuerySet[EQL]:
     """EQLs with everything the record needs in one query (account, owner, CSM, last CSM activity)."""

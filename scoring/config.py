@@ -111,9 +111,5 @@ class ScoringConfig:
     version: int = 0
 
     @property
-    def active_signals(self) -> tuple[SignalSpec, ...]:
-        return self.signals
-
-    @property
     def lookback_days(self) -> int:
         return max((s.lookback_days for s in self.signals), default=1)
