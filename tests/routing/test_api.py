@@ -12,34 +12,12 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from expansion.models import EQL, Account, Activity, Role, User
+from tests.contract import CONTRACT_KEYS
 from tests.factories import AccountFactory, EQLFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 LIST = "/api/eqls/"
-CONTRACT_KEYS = [
-    "id",
-    "account_id",
-    "account_name",
-    "status",
-    "score",
-    "primary_signal",
-    "triggered_signals",
-    "route",
-    "owner_email",
-    "csm_email",
-    "csm_involvement_required",
-    "contract_arr",
-    "estimated_expansion_arr",
-    "estimate_source",
-    "opening_angle",
-    "last_csm_activity_at",
-    "created_at",
-    "updated_at",
-    "sla_deadline",
-    "review_window_ends_at",
-    "closed_at",
-]
 T0 = dt.datetime(2025, 5, 1, 8, 0, 0, 250_000, tzinfo=dt.UTC)
 
 

@@ -14,35 +14,13 @@ from expansion.models import Role
 from routing.delivery import SIGNATURE_HEADER, sign, webhook_send
 from routing.models import WebhookDelivery, WebhookEndpoint
 from routing.services import eql_transition, eqls_announce
+from tests.contract import CONTRACT_KEYS
 from tests.factories import AccountFactory, EQLFactory, UserFactory
 from tests.routing.test_notifications import CLOSED_PORT_URL, local_server
 
 pytestmark = pytest.mark.django_db
 
 SECRET = "s3cret-shared-with-the-crm"
-CONTRACT_KEYS = [
-    "id",
-    "account_id",
-    "account_name",
-    "status",
-    "score",
-    "primary_signal",
-    "triggered_signals",
-    "route",
-    "owner_email",
-    "csm_email",
-    "csm_involvement_required",
-    "contract_arr",
-    "estimated_expansion_arr",
-    "estimate_source",
-    "opening_angle",
-    "last_csm_activity_at",
-    "created_at",
-    "updated_at",
-    "sla_deadline",
-    "review_window_ends_at",
-    "closed_at",
-]
 
 
 @dataclass
