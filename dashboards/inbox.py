@@ -294,12 +294,3 @@ def notifications_for(user: User, *, limit: int = NOTIFICATION_LIMIT) -> Notific
     unread = mine.filter(read_at__isnull=True).count()
     latest = list(mine.only("id", "eql_id", "kind", "subject", "created_at", "read_at")[:limit])
     return NotificationSummary(unread=unread, latest=latest)
-
-
-def notifications_mark_read(user: User, ids: Iterable[int] = (), *, now: dt.datetime | None = None) -> int:
-    """Mark ``user``'s unread notifications read (only ``ids`` when given); returns how many."""
-    qs = Notification.objects.filter(recipient=user, read_at__isnull=True)
-    ids = [int(i) for i in ids]
-    if ids:
-        qs = qs.filter(pk__in=ids)
-    return qs.update(read_at=now or timezone.now())

@@ -29,7 +29,7 @@ from dashboards.templatetags.inbox import EVENT_LABELS
 from expansion.attribution_services import credit_proposal
 from expansion.models import EQL
 from routing.lifecycle import TransitionError
-from routing.services import eql_transition
+from routing.services import eql_transition, notifications_mark_read
 from scoring.config import MODULE_WILDCARD
 
 #: Status codes the inbox answers an action with when nothing changed (htmx swaps them too).
@@ -299,7 +299,7 @@ def notifications(request: HttpRequest) -> HttpResponse:
 def notifications_read(request: HttpRequest) -> HttpResponse:
     """Mark notifications read (the ``id`` ones, or all unread)."""
     ids = [i for i in request.POST.getlist("id") if i.isdigit()]
-    selectors.notifications_mark_read(request.user, ids)
+    notifications_mark_read(user=request.user, ids=ids)
     if _wants_partial(request):
         return render(request, "dashboards/notifications.html#poll", _page_context(request))
     return redirect(_safe_next(request, request.POST.get("next", "")) or reverse("notifications"))

@@ -307,3 +307,12 @@ def weekly_digests_send(*, now: dt.datetime | None = None) -> int:
     for d in deliveries:
         transaction.on_commit(lambda pk=d.pk: deliver.delay(pk), robust=True)
     return len(created)
+
+
+def notifications_mark_read(*, user: User, ids: Iterable[int] = (), now: dt.datetime | None = None) -> int:
+    """Mark ``user``'s unread notifications read (only ``ids`` when given); returns how many."""
+    qs = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    wanted = [int(i) for i in ids]
+    if wanted:
+        qs = qs.filter(pk__in=wanted)
+    return qs.update(read_at=now or timezone.now())
