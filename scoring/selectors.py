@@ -70,6 +70,12 @@ def policy_load() -> EqlPolicy:
     return EqlPolicy.objects.order_by("pk").first() or EqlPolicy.objects.create()
 
 
+def policy_lock() -> EqlPolicy:
+    """The policy row, locked until the transaction ends (the scheduler's mutex)."""
+    policy_load()
+    return EqlPolicy.objects.select_for_update().order_by("pk").first()
+
+
 def policy_spec(policy: EqlPolicy) -> cfg.PolicySpec:
     return cfg.PolicySpec(
         score_threshold=policy.score_threshold,

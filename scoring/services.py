@@ -628,3 +628,28 @@ def pass_watchdog(*, now: dt.datetime | None = None) -> str:
         body=f"{problem}\nCheck the workers and the last passes in admin. [{incident}]",
     )
     return problem
+
+
+#: A pass still "running" after this long died with its worker; it no longer blocks the next one.
+PASS_STALE_RUNNING = dt.timedelta(hours=2)
+
+
+def scoring_pass_claim(
+    *, as_of: dt.datetime, config: cfg.ScoringConfig, chunks: int, now: dt.datetime | None = None
+) -> ScoringPass | None:
+    """Start a scheduled pass unless one is already running; None when this one should skip.
+
+    The EQL policy row is the lock: two schedulers claiming at once queue on it, and the second sees
+    the first's running pass. A running pass older than PASS_STALE_RUNNING is marked failed, so a
+    worker killed mid-pass never stops scoring for good.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        selectors.policy_lock()
+        running = ScoringPass.objects.filter(status=PassStatus.RUNNING, trigger="celery")
+        running.filter(started_at__lt=now - PASS_STALE_RUNNING).update(
+            status=PassStatus.FAILED, finished_at=now, error="abandoned: still running after 2 hours"
+        )
+        if running.exists():
+            return None
+        return scoring_pass_start(as_of=as_of, trigger="celery", config=config, chunks=chunks)

@@ -6,7 +6,6 @@ import datetime as dt
 
 from celery import chord, shared_task
 from django.conf import settings
-from django.db import transaction
 
 from scoring import selectors, services
 from scoring.config import GateSpec, PolicySpec, ScoringConfig, SignalSpec
@@ -32,21 +31,15 @@ def _config_from_wire(data: dict) -> ScoringConfig:
 def run_scoring_pass(as_of: str | None = None, chunk_size: int | None = None) -> int:
     """The hourly job: one pass, split into chunks that workers evaluate in parallel.
 
-    Holds a database lock on the pass table while starting so two schedulers by mistake still start one
-    pass at a time; a pass still running from the last hour makes this one skip.
+    Two schedulers by mistake still start one pass at a time (``scoring_pass_claim`` holds a database
+    lock); a pass still running from the last hour makes this one skip (returns 0).
     """
-    from scoring.models import PassStatus, ScoringPass
-
     as_of_dt = services.as_of_datetime(dt.datetime.fromisoformat(as_of) if as_of else None)
     config, uplifts = services.pass_inputs()
     chunks = selectors.account_pk_chunks(chunk_size or settings.SCORING_CHUNK_SIZE)
-    with transaction.atomic():
-        running = ScoringPass.objects.select_for_update().filter(status=PassStatus.RUNNING, trigger="celery")
-        if running.exists():
-            return 0
-        scoring_pass = services.scoring_pass_start(
-            as_of=as_of_dt, trigger="celery", config=config, chunks=len(chunks)
-        )
+    scoring_pass = services.scoring_pass_claim(as_of=as_of_dt, config=config, chunks=len(chunks))
+    if scoring_pass is None:
+        return 0
     wire = _config_to_wire(config)
     header = [
         score_chunk.s(scoring_pass.pk, list(pk_range), as_of_dt.isoformat(), wire, uplifts)
