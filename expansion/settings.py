@@ -219,6 +219,9 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 SCORING_CHUNK_SIZE = int(os.environ.get("SCORING_CHUNK_SIZE", "50000"))
+# A running pass with no chunk progress for this long lost its worker or broker: the watchdog marks it
+# failed and reruns it (a chunk of 50,000 accounts takes seconds, so 15 minutes is generous).
+SCORING_PASS_STALE_SECONDS = float(os.environ.get("SCORING_PASS_STALE_SECONDS", "900"))
 
 # Notifications
 # Without an SMTP host, mail is written to files under var/sent-mail (inspectable, never lost, and
@@ -239,6 +242,9 @@ EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "eql@example.com")
 SLACK_WEBHOOK_URL = os.environ.get("SLACK_WEBHOOK_URL", "")
 SLACK_TIMEOUT_SECONDS = float(os.environ.get("SLACK_TIMEOUT_SECONDS", "5"))
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
+# First retry of a failed email/Slack/webhook delivery after this many seconds, doubling each time.
+DELIVERY_RETRY_BASE_SECONDS = float(os.environ.get("DELIVERY_RETRY_BASE_SECONDS", "30"))
 APP_BASE_URL = os.environ.get("APP_BASE_URL", "http://127.0.0.1:8000")
 
 # Production sits behind TLS. DJANGO_HTTPS=false is only for serving the production stack on this

@@ -20,3 +20,5 @@ urlpatterns = [
     path("backtests/", include("dashboards.backtest_urls")),
     path("", include("dashboards.urls")),
 ]
+
+handler500 = "expansion.errors.server_error"

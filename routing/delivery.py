@@ -30,9 +30,9 @@ class DeliveryFailed(Exception):
         self.final = final
 
 
-def backoff_seconds(retries: int) -> int:
-    """Exponential backoff: 30 s, 60 s, 120 s, ... capped at 30 minutes."""
-    return min(30 * 2**retries, 1800)
+def backoff_seconds(retries: int) -> float:
+    """Exponential backoff from DELIVERY_RETRY_BASE_SECONDS: 30 s, 60 s, 120 s, ... capped at 30 minutes."""
+    return min(settings.DELIVERY_RETRY_BASE_SECONDS * 2**retries, 1800)
 
 
 def _post_json(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
@@ -92,7 +92,12 @@ def webhook_send(*, webhook_delivery_id: int, retry) -> str:
         d.attempts += 1
         body = json.dumps(d.payload, sort_keys=True).encode()
         try:
-            _post_json(d.endpoint.url, body, {SIGNATURE_HEADER: sign(d.endpoint.secret, body)}, 10)
+            _post_json(
+                d.endpoint.url,
+                body,
+                {SIGNATURE_HEADER: sign(d.endpoint.secret, body)},
+                settings.WEBHOOK_TIMEOUT_SECONDS,
+            )
         except (OSError, urllib.error.URLError, TimeoutError) as exc:
             d.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             final = d.attempts >= d.endpoint.max_attempts

@@ -7,7 +7,9 @@ from celery import shared_task
 from routing import delivery
 
 
-@shared_task(bind=True, max_retries=delivery.MAX_ATTEMPTS - 1, acks_late=True)
+# Socket timeouts (EMAIL_TIMEOUT, SLACK_TIMEOUT_SECONDS) end a hanging endpoint; the time limit is the
+# backstop so no delivery can hold a worker for long.
+@shared_task(bind=True, max_retries=delivery.MAX_ATTEMPTS - 1, acks_late=True, time_limit=120)
 def deliver(self, delivery_id: int) -> str:
     """Send one delivery; a failure is recorded and retried with backoff up to the limit."""
     try:
@@ -18,7 +20,7 @@ def deliver(self, delivery_id: int) -> str:
         raise self.retry(exc=exc, countdown=delivery.backoff_seconds(self.request.retries)) from exc
 
 
-@shared_task
+@shared_task(time_limit=120)
 def deliver_webhook(webhook_delivery_id: int) -> str:
     return delivery.webhook_send(webhook_delivery_id=webhook_delivery_id, retry=deliver_webhook)
 

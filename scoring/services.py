@@ -18,6 +18,7 @@ from decimal import Decimal
 import pandas as pd
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from expansion.models import EQL, OPEN_STATUSES, EQLStatus, ReviewState
@@ -440,12 +441,28 @@ def _refresh(eql: EQL, c: Candidate) -> bool:
 def scoring_pass_start(
     *, as_of: dt.datetime, trigger: str, config: cfg.ScoringConfig, chunks: int
 ) -> ScoringPass:
+    now = timezone.now()
     return ScoringPass.objects.create(
-        as_of=as_of, started_at=timezone.now(), trigger=trigger, config_version=config.version, chunks=chunks
+        as_of=as_of,
+        started_at=now,
+        heartbeat_at=now,
+        trigger=trigger,
+        config_version=config.version,
+        chunks=chunks,
+    )
+
+
+def scoring_pass_heartbeat(*, pass_id: int) -> bool:
+    """Record chunk progress; False when the pass is no longer running (abandoned: skip the chunk)."""
+    return bool(
+        ScoringPass.objects.filter(pk=pass_id, status=PassStatus.RUNNING).update(heartbeat_at=timezone.now())
     )
 
 
 def scoring_pass_finish(*, scoring_pass: ScoringPass, counts: ChunkCounts, error: str = "") -> ScoringPass:
+    if scoring_pass.status != PassStatus.RUNNING:  # abandoned meanwhile; its rerun owns the outcome
+        logger.warning("scoring pass=%s finished after it was %s", scoring_pass.pk, scoring_pass.status)
+        return scoring_pass
     scoring_pass.finished_at = timezone.now()
     scoring_pass.status = PassStatus.FAILED if error else PassStatus.COMPLETED
     scoring_pass.error = error
@@ -489,6 +506,8 @@ def scoring_pass_run(
     started = time.monotonic()
     try:
         for pk_range in chunks:
+            if total.accounts_scored:  # a long pass shows progress, so the watchdog never abandons it
+                scoring_pass_heartbeat(pass_id=scoring_pass.pk)
             total.add(
                 scoring_chunk_run(
                     pass_id=scoring_pass.pk, pk_range=pk_range, as_of=as_of_dt, config=config, uplifts=uplifts
@@ -630,8 +649,35 @@ def pass_watchdog(*, now: dt.datetime | None = None) -> str:
     return problem
 
 
-#: A pass still "running" after this long died with its worker; it no longer blocks the next one.
-PASS_STALE_RUNNING = dt.timedelta(hours=2)
+def passes_abandon_stale(*, now: dt.datetime | None = None) -> list[int]:
+    """Mark failed every running pass with no chunk progress for SCORING_PASS_STALE_SECONDS.
+
+    Such a pass lost its worker (killed mid-chunk) or its broker (queued chunks gone); each chunk
+    commits whole or not at all, so rerunning the pass gives the result an uninterrupted one would.
+    """
+    now = now or timezone.now()
+    stale_after = dt.timedelta(seconds=settings.SCORING_PASS_STALE_SECONDS)
+    cut = now - stale_after
+    stale = ScoringPass.objects.filter(status=PassStatus.RUNNING).filter(
+        Q(heartbeat_at__lt=cut) | Q(heartbeat_at__isnull=True, started_at__lt=cut)
+    )
+    ids = list(stale.values_list("pk", flat=True))
+    if ids:
+        seconds = stale_after.total_seconds()
+        span = f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
+        ScoringPass.objects.filter(pk__in=ids, status=PassStatus.RUNNING).update(
+            status=PassStatus.FAILED,
+            finished_at=now,
+            error=f"abandoned: no chunk progress for {span} (worker or broker lost); rerun",
+        )
+        logger.error("scoring passes=%s abandoned after %s without progress", ids, span)
+    return ids
+
+
+def pass_rerun_due() -> bool:
+    """True when the newest scheduled pass failed: the watchdog reruns it."""
+    last = ScoringPass.objects.filter(trigger="celery").order_by("-started_at").first()
+    return last is not None and last.status == PassStatus.FAILED
 
 
 def scoring_pass_claim(
@@ -640,16 +686,14 @@ def scoring_pass_claim(
     """Start a scheduled pass unless one is already running; None when this one should skip.
 
     The EQL policy row is the lock: two schedulers claiming at once queue on it, and the second sees
-    the first's running pass. A running pass older than PASS_STALE_RUNNING is marked failed, so a
-    worker killed mid-pass never stops scoring for good.
+    the first's running pass. A running pass without progress for SCORING_PASS_STALE_SECONDS is
+    marked failed first, so a worker killed mid-pass never stops scoring.
     """
-    now = now or timezone.now()
     with transaction.atomic():
         selectors.policy_lock()
-        running = ScoringPass.objects.filter(status=PassStatus.RUNNING, trigger="celery")
-        running.filter(started_at__lt=now - PASS_STALE_RUNNING).update(
-            status=PassStatus.FAILED, finished_at=now, error="abandoned: still running after 2 hours"
-        )
-        if running.exists():
+        passes_abandon_stale(now=now)
+        running = ScoringPass.objects.filter(status=PassStatus.RUNNING, trigger="celery").first()
+        if running is not None:
+            logger.info("scoring pass skipped: pass=%s is still running", running.pk)
             return None
         return scoring_pass_start(as_of=as_of, trigger="celery", config=config, chunks=chunks)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from celery import chord, shared_task
 from django.conf import settings
 
 from scoring import selectors, services
 from scoring.config import GateSpec, PolicySpec, ScoringConfig, SignalSpec
+
+logger = logging.getLogger(__name__)
 
 
 def _config_to_wire(config: ScoringConfig) -> dict:
@@ -54,6 +57,9 @@ def run_scoring_pass(as_of: str | None = None, chunk_size: int | None = None) ->
 
 @shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=3)
 def score_chunk(pass_id: int, pk_range: list[int], as_of: str, config: dict, uplifts: dict) -> dict:
+    if not services.scoring_pass_heartbeat(pass_id=pass_id):
+        logger.warning("scoring pass=%s is no longer running; chunk %s skipped", pass_id, pk_range)
+        return {}
     counts = services.scoring_chunk_run(
         pass_id=pass_id,
         pk_range=(pk_range[0], pk_range[1]),
@@ -61,6 +67,7 @@ def score_chunk(pass_id: int, pk_range: list[int], as_of: str, config: dict, upl
         config=_config_from_wire(config),
         uplifts={k: (float(v[0]), v[1]) for k, v in uplifts.items()},
     )
+    services.scoring_pass_heartbeat(pass_id=pass_id)
     return {
         "accounts_scored": counts.accounts_scored,
         "eqls_created": counts.eqls_created,
@@ -76,6 +83,8 @@ def finish_pass(results: list[dict], pass_id: int) -> int:
 
     total = services.ChunkCounts()
     for r in results:
+        if not r:  # a chunk skipped because the pass had been abandoned
+            continue
         total.add(services.ChunkCounts(**r))
     services.scoring_pass_finish(scoring_pass=ScoringPass.objects.get(pk=pass_id), counts=total)
     return pass_id
@@ -94,5 +103,11 @@ def fail_pass(pass_id: int) -> None:
 
 @shared_task
 def pass_watchdog() -> str:
-    """Every 15 minutes: alert RevOps when no pass completed for two hours or the last one failed."""
-    return services.pass_watchdog()
+    """Every 15 minutes: fail passes that stopped making progress (worker or broker lost) and rerun
+    them; alert RevOps when no pass completed for two hours or the last one failed."""
+    abandoned = services.passes_abandon_stale()
+    problem = services.pass_watchdog()
+    if abandoned or services.pass_rerun_due():
+        logger.warning("scoring watchdog: rerunning the pass (abandoned passes: %s)", abandoned or "none")
+        run_scoring_pass.delay()
+    return problem

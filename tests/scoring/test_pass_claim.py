@@ -7,7 +7,13 @@ from django.utils import timezone
 
 from scoring.engine import default_config
 from scoring.models import PassStatus, ScoringPass
-from scoring.services import scoring_pass_claim
+from scoring.services import (
+    ChunkCounts,
+    passes_abandon_stale,
+    scoring_pass_claim,
+    scoring_pass_finish,
+    scoring_pass_heartbeat,
+)
 
 NOW = timezone.make_aware(dt.datetime(2026, 3, 31, 12, 0))
 
@@ -34,13 +40,41 @@ def test_a_second_scheduler_skips_while_a_pass_runs():
 
 
 @pytest.mark.django_db
-def test_a_pass_abandoned_for_two_hours_is_failed_and_no_longer_blocks():
-    dead = _running(started_hours_ago=3)
+def test_a_pass_without_progress_for_the_stale_limit_is_failed_and_no_longer_blocks(settings):
+    settings.SCORING_PASS_STALE_SECONDS = 900
+    dead = _running(started_hours_ago=0.5)
+    dead.heartbeat_at = NOW - dt.timedelta(seconds=901)
+    dead.save()
 
     claimed = scoring_pass_claim(as_of=NOW, config=default_config(), chunks=1, now=NOW)
 
     dead.refresh_from_db()
     assert dead.status == PassStatus.FAILED
-    assert dead.error == "abandoned: still running after 2 hours"
+    assert dead.error == "abandoned: no chunk progress for 15 min (worker or broker lost); rerun"
     assert claimed is not None
     assert claimed.status == PassStatus.RUNNING
+
+
+@pytest.mark.django_db
+def test_a_long_pass_whose_chunks_still_report_progress_keeps_running(settings):
+    settings.SCORING_PASS_STALE_SECONDS = 900
+    busy = _running(started_hours_ago=3)
+    busy.heartbeat_at = NOW - dt.timedelta(seconds=899)
+    busy.save()
+
+    assert scoring_pass_claim(as_of=NOW, config=default_config(), chunks=1, now=NOW) is None
+    busy.refresh_from_db()
+    assert busy.status == PassStatus.RUNNING
+
+
+@pytest.mark.django_db
+def test_a_chunk_of_an_abandoned_pass_is_skipped_and_finishing_it_keeps_it_failed():
+    dead = _running(started_hours_ago=3)
+    assert scoring_pass_heartbeat(pass_id=dead.pk)
+    passes_abandon_stale(now=timezone.now() + dt.timedelta(days=1))
+
+    assert not scoring_pass_heartbeat(pass_id=dead.pk)
+    dead.refresh_from_db()
+    assert scoring_pass_finish(scoring_pass=dead, counts=ChunkCounts()).status == PassStatus.FAILED
+    dead.refresh_from_db()
+    assert dead.status == PassStatus.FAILED

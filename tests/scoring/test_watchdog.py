@@ -65,3 +65,41 @@ def test_a_failed_pass_alerts_with_its_error(revops):
 
     assert problem == f"Scoring pass {failed.pk} failed: OperationalError: server closed"
     assert Notification.objects.get(kind=Notification.Kind.PASS_ALERT).recipient == revops
+
+
+@pytest.mark.django_db
+def test_the_watchdog_task_fails_a_stalled_pass_and_reruns_it(revops, settings, monkeypatch):
+    from scoring import tasks
+
+    settings.SCORING_PASS_STALE_SECONDS = 60
+    stalled_at = timezone.now() - dt.timedelta(seconds=61)
+    stalled = ScoringPass.objects.create(
+        as_of=stalled_at, started_at=stalled_at, heartbeat_at=stalled_at, trigger="celery"
+    )
+    reruns = []
+    monkeypatch.setattr(tasks.run_scoring_pass, "delay", lambda *a, **k: reruns.append(a))
+
+    problem = tasks.pass_watchdog()
+
+    stalled.refresh_from_db()
+    assert stalled.status == PassStatus.FAILED
+    assert problem.startswith(f"Scoring pass {stalled.pk} failed: abandoned: no chunk progress for 1 min")
+    assert reruns == [()]
+
+
+@pytest.mark.django_db
+def test_the_watchdog_task_leaves_a_pass_that_makes_progress_alone(revops, settings, monkeypatch):
+    from scoring import tasks
+
+    settings.SCORING_PASS_STALE_SECONDS = 60
+    _pass(status=PassStatus.COMPLETED, finished_hours_ago=1)
+    now = timezone.now()
+    busy = ScoringPass.objects.create(as_of=now, started_at=now, heartbeat_at=now, trigger="celery")
+    reruns = []
+    monkeypatch.setattr(tasks.run_scoring_pass, "delay", lambda *a, **k: reruns.append(a))
+
+    tasks.pass_watchdog()
+
+    busy.refresh_from_db()
+    assert busy.status == PassStatus.RUNNING
+    assert reruns == []

@@ -1,0 +1,45 @@
+"""Error pages that never show a stack trace: a database outage answers 503 with a retry hint.
+
+Django calls ``server_error`` for any uncaught exception (DEBUG off). While PostgreSQL restarts or a
+connection drops, the request gets a short "try again" page (JSON for API clients) and a
+``Retry-After`` header instead of a generic 500; the next request opens a fresh connection.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
+
+logger = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 5
+UNAVAILABLE = "The database is briefly unavailable. Nothing was changed; try again in a few seconds."
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", "")
+
+
+def _database_outage(exc: BaseException | None) -> bool:
+    return isinstance(exc, OperationalError | InterfaceError) or (
+        isinstance(exc, DatabaseError) and "connection" in str(exc).lower()
+    )
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    exc = sys.exc_info()[1]
+    if _database_outage(exc):
+        logger.warning("database unavailable for %s %s: %s", request.method, request.path, exc)
+        if _wants_json(request):
+            response = JsonResponse({"detail": UNAVAILABLE}, status=503)
+        else:
+            response = HttpResponse(loader.render_to_string("503.html"), status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+    if _wants_json(request):
+        return JsonResponse({"detail": "Server error. It has been logged; please try again."}, status=500)
+    return HttpResponse(loader.render_to_string("500.html"), status=500)

@@ -1,0 +1,239 @@
+"""The hourly pass against real failures: a worker SIGKILLed mid-chunk, the broker lost mid-pass, two
+beat schedulers started by mistake. Real PostgreSQL, a private redis-server, real Celery processes.
+
+How a chunk is caught mid-write: the test holds an uncommitted open EQL for one account of the first
+chunk. The worker's chunk inserts its EQLs in one statement and blocks on that account (the one-open-
+EQL-per-account constraint waits for the test's transaction), with the earlier rows of the chunk
+already written inside its own transaction. That is the moment the fault is injected.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+
+from expansion.models import EQL, OPEN_STATUSES, Account
+from scoring.models import PassStatus, ScoringPass
+from scoring.services import scoring_pass_run
+from tests.factories import EQLFactory
+from tests.faults.harness import RedisServer, Sender, celery_beat, celery_worker, wait_until
+from tests.scoring.scenario import base_accounts, database_url, open_per_account, outcome
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.celery_worker,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+CHUNK = 10
+STALE_SECONDS = 3
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    server = RedisServer(tmp_path).start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+def sender(redis_server):
+    sender = Sender(redis_server.url(0))
+    yield sender
+    sender.app.close()
+
+
+def _env(redis: RedisServer) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "CELERY_BROKER_URL": redis.url(0),
+        "CELERY_RESULT_BACKEND": redis.url(1),
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "SCORING_CHUNK_SIZE": str(CHUNK),
+        "SCORING_PASS_STALE_SECONDS": str(STALE_SECONDS),
+    }
+
+
+def _scenario() -> tuple[list[Account], set[tuple]]:
+    """30 qualifying and 10 quiet accounts dated today (4 chunks of 10), and the outcome an
+    uninterrupted single-process pass gives them (computed, then rolled back)."""
+    accounts = base_accounts(hot=30, quiet=10, as_of=timezone.localdate())
+    with transaction.atomic():
+        scoring_pass_run(chunk_size=CHUNK)
+        expected = outcome()
+        transaction.set_rollback(True)
+    assert len(expected) == 30
+    assert not EQL.objects.exists()
+    return accounts, expected
+
+
+def _blocked_insert() -> dict | None:
+    """The worker's EQL insert waiting on the test's uncommitted row, if it is there yet."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_stat_clear_snapshot()")  # the view is frozen per transaction otherwise
+        cur.execute(
+            "SELECT pid, query FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO \"expansion_eql\"%'"
+        )
+        row = cur.fetchone()
+    return {"pid": row[0], "query": row[1]} if row else None
+
+
+def _backend_gone(pid: int) -> bool:
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [pid])
+        return cur.fetchone()[0] == 0
+
+
+def _chunk_eqls(accounts: list[Account]) -> int:
+    return EQL.objects.filter(account__in=accounts).count()
+
+
+def _completed_after(pass_ids: set[int]) -> ScoringPass | None:
+    return (
+        ScoringPass.objects.filter(status=PassStatus.COMPLETED, trigger="celery")
+        .exclude(pk__in=pass_ids)
+        .first()
+    )
+
+
+def _rerun_by_watchdog(sender: Sender, stalled: ScoringPass, log: Path) -> ScoringPass:
+    """Once the stalled pass has shown no progress for the stale limit, the watchdog (run by beat
+    every 15 minutes) fails it and reruns the pass."""
+    stalled.refresh_from_db()
+    wait_until(
+        lambda: (timezone.now() - stalled.heartbeat_at).total_seconds() > STALE_SECONDS + 0.5,
+        timeout=30,
+        what="the stalled pass to pass the stale limit",
+    )
+    sender.send_task("scoring.tasks.pass_watchdog")
+    rerun = wait_until(
+        lambda: _completed_after({stalled.pk}),
+        timeout=90,
+        what=f"the rerun pass to complete\n{log.read_text(errors='replace')[-3000:]}",
+    )
+    stalled.refresh_from_db()
+    return rerun
+
+
+def test_a_worker_killed_mid_chunk_leaves_no_half_written_eql_and_the_next_pass_completes(
+    redis_server, sender, tmp_path
+):
+    accounts, expected = _scenario()
+    first_chunk = accounts[:CHUNK]
+    worker = celery_worker(_env(redis_server), tmp_path / "worker1.log")
+
+    with transaction.atomic():
+        # an open EQL for the last account of chunk 1, not yet committed by "someone else"
+        EQLFactory(account=first_chunk[-1])
+        sender.send_task("scoring.tasks.run_scoring_pass")
+        blocked = wait_until(_blocked_insert, timeout=60, what="the chunk to block mid-insert")
+        scoring_pass = ScoringPass.objects.get(trigger="celery")
+        # the worker is in the middle of chunk 1's EQL insert: SIGKILL it (and its pool children)
+        worker.kill()
+        transaction.set_rollback(True)
+
+    wait_until(lambda: _backend_gone(blocked["pid"]), timeout=30, what="PostgreSQL to drop the dead worker")
+    # nothing of the interrupted chunk was committed, and no other chunk ran
+    assert _chunk_eqls(first_chunk) == 0
+    assert not EQL.objects.exists()
+    scoring_pass.refresh_from_db()
+    assert scoring_pass.status == PassStatus.RUNNING
+
+    # a new worker takes the queued chunks; the killed chunk's message is gone with its worker,
+    # so the pass stalls, and the watchdog fails and reruns it
+    log = tmp_path / "worker2.log"
+    worker = celery_worker(_env(redis_server), log, name="w2")
+    try:
+        wait_until(lambda: EQL.objects.count() == 20, timeout=60, what="chunks 2 to 4 on the new worker")
+        rerun = _rerun_by_watchdog(sender, scoring_pass, log)
+    finally:
+        worker.stop()
+
+    assert scoring_pass.status == PassStatus.FAILED
+    assert scoring_pass.error.startswith("abandoned: no chunk progress")
+    assert (rerun.accounts_scored, rerun.eqls_created, rerun.eqls_unchanged) == (40, 10, 20)
+    assert outcome() == expected
+    assert set(open_per_account().values()) == {1}
+
+
+def test_the_broker_lost_mid_pass_reruns_to_the_same_result(redis_server, sender, tmp_path):
+    accounts, expected = _scenario()
+    first_chunk = accounts[:CHUNK]
+    log = tmp_path / "worker.log"
+    worker = celery_worker(_env(redis_server), log)
+    try:
+        with transaction.atomic():
+            EQLFactory(account=first_chunk[-1])
+            sender.send_task("scoring.tasks.run_scoring_pass")
+            wait_until(_blocked_insert, timeout=60, what="the chunk to block mid-insert")
+            scoring_pass = ScoringPass.objects.get(trigger="celery")
+            # Redis dies with chunks 2-4 still queued (no persistence: they are gone for good)
+            redis_server.kill()
+            transaction.set_rollback(True)
+
+        # chunk 1 was already running: it finishes and commits whole even without a broker
+        wait_until(lambda: _chunk_eqls(first_chunk) == CHUNK, timeout=30, what="chunk 1 to commit")
+        redis_server.start()
+        wait_until(
+            lambda: log.read_text(errors="replace").count("Connected to redis") >= 2,
+            timeout=60,
+            what="the worker to reconnect to the restarted broker",
+        )
+        rerun = _rerun_by_watchdog(sender, scoring_pass, log)
+    finally:
+        worker.stop()
+
+    assert scoring_pass.status == PassStatus.FAILED
+    assert (rerun.accounts_scored, rerun.eqls_created, rerun.eqls_unchanged) == (40, 20, 10)
+    assert outcome() == expected
+    assert set(open_per_account().values()) == {1}
+
+
+def test_two_beat_schedulers_still_run_one_pass_at_a_time(redis_server, tmp_path):
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    base_accounts(hot=120, quiet=40, as_of=timezone.localdate())
+    every_second = IntervalSchedule.objects.create(every=1, period=IntervalSchedule.SECONDS)
+    PeriodicTask.objects.create(
+        name="scoring pass every second", task="scoring.tasks.run_scoring_pass", interval=every_second
+    )
+    # a pass waits behind many skipped claims in the queue: keep the stale limit well above that
+    env = {**_env(redis_server), "SCORING_CHUNK_SIZE": "20", "SCORING_PASS_STALE_SECONDS": "120"}
+    worker = celery_worker(env, tmp_path / "worker.log", concurrency=2)
+    beats = [celery_beat(env, tmp_path / f"beat{i}.log") for i in (1, 2)]
+    try:
+        wait_until(
+            lambda: ScoringPass.objects.filter(status=PassStatus.COMPLETED).count() >= 3,
+            timeout=90,
+            what="three completed passes",
+        )
+    finally:
+        for beat in beats:
+            beat.stop()
+        wait_until(
+            lambda: not ScoringPass.objects.filter(status=PassStatus.RUNNING).exists(),
+            timeout=60,
+            what="the last pass to finish",
+        )
+        worker.stop()
+
+    # both schedulers really sent the pass, again and again
+    for beat in beats:
+        assert beat.text().count("Sending due task scoring pass every second") >= 2, beat.text()[-2000:]
+    # every claim that found a pass running skipped, so passes never overlapped
+    skipped = (tmp_path / "worker.log").read_text().count("scoring pass skipped")
+    assert skipped >= 1
+    passes = list(ScoringPass.objects.order_by("started_at"))
+    assert all(p.status == PassStatus.COMPLETED for p in passes)
+    for earlier, later in itertools.pairwise(passes):
+        assert later.started_at >= earlier.finished_at, (earlier, later)
+    assert Counter(open_per_account().values()) == Counter({1: 120})
+    assert EQL.objects.filter(status__in=OPEN_STATUSES).count() == 120
