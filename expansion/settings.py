@@ -129,10 +129,14 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
+        # Hashed names for far-future caching; gzip/brotli copies too unless STATIC_COMPRESS=false (a CDN
+        # that compresses, or a quick collectstatic: compressing plotly takes about 40 s on two cores).
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
             if DEBUG
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if env_bool("STATIC_COMPRESS", True)
+            else "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
         )
     },
 }
