@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 import urllib.error
 import urllib.request
 
@@ -51,6 +52,7 @@ def delivery_send(*, delivery_id: int) -> str:
             return "failed"
         d.attempts += 1
         note: Notification = d.notification
+        started = time.monotonic()
         try:
             if d.channel == Delivery.Channel.EMAIL:
                 send_mail(note.subject, note.body, settings.DEFAULT_FROM_EMAIL, [note.recipient.email])
@@ -67,14 +69,28 @@ def delivery_send(*, delivery_id: int) -> str:
             d.status = Delivery.Status.FAILED if final else Delivery.Status.PENDING
             d.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             d.save(update_fields=["attempts", "status", "last_error"])
-            logger.warning("delivery=%s channel=%s attempt=%d failed: %s", d.pk, d.channel, d.attempts, exc)
+            logger.warning(
+                "delivery=%s channel=%s attempt=%d status=%s seconds=%.2f error=%s",
+                d.pk,
+                d.channel,
+                d.attempts,
+                d.status,
+                time.monotonic() - started,
+                d.last_error,
+            )
             failure = DeliveryFailed(d.last_error, final=final)
         else:
             d.status = Delivery.Status.SENT
             d.sent_at = timezone.now()
             d.last_error = ""
             d.save(update_fields=["attempts", "status", "last_error", "sent_at"])
-            logger.info("delivery=%s channel=%s sent attempt=%d", d.pk, d.channel, d.attempts)
+            logger.info(
+                "delivery=%s channel=%s attempt=%d status=sent seconds=%.2f",
+                d.pk,
+                d.channel,
+                d.attempts,
+                time.monotonic() - started,
+            )
             return "sent"
     raise failure
 
@@ -91,6 +107,7 @@ def webhook_send(*, webhook_delivery_id: int, retry) -> str:
             return d.status
         d.attempts += 1
         body = json.dumps(d.payload, sort_keys=True).encode()
+        started = time.monotonic()
         try:
             _post_json(
                 d.endpoint.url,
@@ -103,6 +120,15 @@ def webhook_send(*, webhook_delivery_id: int, retry) -> str:
             final = d.attempts >= d.endpoint.max_attempts
             d.status = WebhookDelivery.Status.FAILED if final else WebhookDelivery.Status.PENDING
             d.save(update_fields=["attempts", "status", "last_error"])
+            logger.warning(
+                "webhook delivery=%s endpoint=%s attempt=%d status=%s seconds=%.2f error=%s",
+                d.pk,
+                d.endpoint_id,
+                d.attempts,
+                d.status,
+                time.monotonic() - started,
+                d.last_error,
+            )
             if not final:
                 countdown = backoff_seconds(d.attempts - 1)
                 transaction.on_commit(lambda: retry.apply_async((d.pk,), countdown=countdown))
@@ -110,6 +136,13 @@ def webhook_send(*, webhook_delivery_id: int, retry) -> str:
         d.status = WebhookDelivery.Status.SENT
         d.sent_at = timezone.now()
         d.save(update_fields=["attempts", "status", "sent_at"])
+        logger.info(
+            "webhook delivery=%s endpoint=%s attempt=%d status=sent seconds=%.2f",
+            d.pk,
+            d.endpoint_id,
+            d.attempts,
+            time.monotonic() - started,
+        )
         return "sent"
 
 

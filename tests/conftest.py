@@ -77,6 +77,9 @@ def _database_url() -> str:
 @pytest.fixture
 def celery_worker_process(transactional_db, tmp_path):
     """A real Celery worker in its own process, on the test database and the Redis broker."""
+    from expansion.celery import app
+
+    app.control.purge()  # a message left on the shared broker by an aborted run must not leak in
     env = {**os.environ, "DATABASE_URL": _database_url(), "CELERY_TASK_ALWAYS_EAGER": "false"}
     log = tmp_path / "worker.log"
     proc = subprocess.Popen(
@@ -101,8 +104,6 @@ def celery_worker_process(transactional_db, tmp_path):
         cwd=ROOT,
         env=env,
     )
-    from expansion.celery import app
-
     app.conf.task_always_eager = False
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -5,6 +5,7 @@ never undoes or blocks the EQL."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -396,3 +397,24 @@ def test_the_task_retries_with_backoff_then_reports_failed(eql, ae, settings, mo
     assert result.get() == "failed"
     assert (delivery.status, delivery.attempts) == ("failed", MAX_ATTEMPTS)
     assert [backoff_seconds(n) for n in range(MAX_ATTEMPTS - 1)] == [30, 60, 120, 240]
+
+
+def test_every_delivery_attempt_logs_channel_outcome_and_duration(
+    eql, settings, caplog, django_capture_on_commit_callbacks
+):
+    settings.SLACK_WEBHOOK_URL = CLOSED_PORT_URL
+
+    with caplog.at_level("INFO", logger="routing.delivery"):
+        announce_new(eql, django_capture_on_commit_callbacks)
+
+    lines = [r.getMessage() for r in caplog.records if r.name == "routing.delivery"]
+    sent = [line for line in lines if "channel=email" in line]
+    failed = [line for line in lines if "channel=slack" in line]
+    assert len(sent) == 2
+    assert len(failed) == 2
+    for line in sent:
+        assert re.fullmatch(r"delivery=\d+ channel=email attempt=1 status=sent seconds=\d+\.\d\d", line)
+    for line in failed:
+        assert re.match(
+            r"delivery=\d+ channel=slack attempt=1 status=pending seconds=\d+\.\d\d error=URLError", line
+        )

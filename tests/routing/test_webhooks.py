@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass, field
 
 import pytest
@@ -183,8 +184,11 @@ def test_a_failing_endpoint_is_retried_with_backoff_until_max_attempts(
     assert len(retry.calls) == 2
 
 
-def test_an_error_status_from_the_endpoint_is_a_failed_attempt(eql, django_capture_on_commit_callbacks):
+def test_an_error_status_from_the_endpoint_is_a_failed_attempt(
+    eql, caplog, django_capture_on_commit_callbacks
+):
     # given
+    caplog.set_level("INFO", logger="routing.delivery")
     with local_server(status=500) as crm:
         endpoint = WebhookEndpoint.objects.create(name="Flaky", url=crm.url, secret=SECRET)
         delivery = WebhookDelivery.objects.create(endpoint=endpoint, eql=eql, event="eql.updated", payload={})
@@ -201,6 +205,12 @@ def test_an_error_status_from_the_endpoint_is_a_failed_attempt(eql, django_captu
     assert (delivery.status, delivery.attempts) == ("pending", 1)
     assert delivery.last_error.startswith("HTTPError: HTTP Error 500")
     assert retry.calls == [((delivery.pk,), {"countdown": 30})]
+    [line] = [r.getMessage() for r in caplog.records if r.name == "routing.delivery"]
+    assert re.match(
+        rf"webhook delivery={delivery.pk} endpoint={endpoint.pk} attempt=1 status=pending seconds=\d+\.\d\d "
+        r"error=HTTPError: HTTP Error 500",
+        line,
+    )
 
 
 def test_the_task_retries_a_down_endpoint_then_marks_it_failed(eql, ae, django_capture_on_commit_callbacks):
