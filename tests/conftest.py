@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
+
+from tests.faults.harness import running_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -69,18 +70,13 @@ def artifacts_dir() -> Path:
     return ARTIFACTS
 
 
-def _database_url() -> str:
-    db = settings.DATABASES["default"]
-    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{connection.settings_dict['NAME']}"
-
-
 @pytest.fixture
 def celery_worker_process(transactional_db, tmp_path):
     """A real Celery worker in its own process, on the test database and the Redis broker."""
     from expansion.celery import app
 
     app.control.purge()  # a message left on the shared broker by an aborted run must not leak in
-    env = {**os.environ, "DATABASE_URL": _database_url(), "CELERY_TASK_ALWAYS_EAGER": "false"}
+    env = {**os.environ, "DATABASE_URL": running_database_url(), "CELERY_TASK_ALWAYS_EAGER": "false"}
     log = tmp_path / "worker.log"
     proc = subprocess.Popen(
         [

@@ -19,9 +19,9 @@ from tests.faults.harness import (
     RedisServer,
     Sender,
     celery_worker,
+    running_database_url,
     wait_until,
 )
-from tests.scoring.scenario import database_url
 
 pytestmark = [
     pytest.mark.postgres,
@@ -49,7 +49,7 @@ def broker(tmp_path, monkeypatch):
 def _worker(redis: RedisServer, log, *, smtp_port: int, slack_url: str):
     env = {
         **os.environ,
-        "DATABASE_URL": database_url(),
+        "DATABASE_URL": running_database_url(),
         "CELERY_BROKER_URL": redis.url(0),
         "CELERY_RESULT_BACKEND": redis.url(1),
         "CELERY_TASK_ALWAYS_EAGER": "false",

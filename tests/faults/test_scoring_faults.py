@@ -22,8 +22,15 @@ from expansion.models import EQL, OPEN_STATUSES, Account
 from scoring.models import PassStatus, ScoringPass
 from scoring.services import scoring_pass_run
 from tests.factories import EQLFactory
-from tests.faults.harness import RedisServer, Sender, celery_beat, celery_worker, wait_until
-from tests.scoring.scenario import base_accounts, database_url, open_per_account, outcome
+from tests.faults.harness import (
+    RedisServer,
+    Sender,
+    celery_beat,
+    celery_worker,
+    running_database_url,
+    wait_until,
+)
+from tests.scoring.scenario import base_accounts, open_per_account, outcome
 
 pytestmark = [
     pytest.mark.postgres,
@@ -52,7 +59,7 @@ def sender(redis_server):
 def _env(redis: RedisServer) -> dict[str, str]:
     return {
         **os.environ,
-        "DATABASE_URL": database_url(),
+        "DATABASE_URL": running_database_url(),
         "CELERY_BROKER_URL": redis.url(0),
         "CELERY_RESULT_BACKEND": redis.url(1),
         "CELERY_TASK_ALWAYS_EAGER": "false",

@@ -10,7 +10,6 @@ import datetime as dt
 from collections import Counter
 from decimal import Decimal
 
-from django.db import connection
 from django.utils import timezone
 
 from expansion.models import EQL, OPEN_STATUSES, Account, Metric, UsageSnapshot, User
@@ -73,11 +72,6 @@ def base_accounts(*, hot: int, watch: int = 0, quiet: int = 0, as_of: dt.date = 
                 )
     UsageSnapshot.objects.bulk_create(rows, batch_size=5_000)
     return accounts
-
-
-def database_url() -> str:
-    s = connection.settings_dict
-    return f"postgres://{s['USER']}:{s['PASSWORD']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
 
 
 def outcome() -> set[tuple]:

@@ -22,10 +22,10 @@ from expansion.models import EQL
 from scoring import services
 from scoring.models import PassStatus, ScoringPass
 from scoring.services import scoring_pass_run
+from tests.faults.harness import running_database_url as _database_url
 from tests.scoring.scenario import AS_OF, AS_OF_TEXT
 from tests.scoring.scenario import aware as _aware
 from tests.scoring.scenario import base_accounts as _base
-from tests.scoring.scenario import database_url as _database_url
 from tests.scoring.scenario import open_per_account as _open_per_account
 from tests.scoring.scenario import outcome as _outcome
 
