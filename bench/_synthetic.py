@@ -165,17 +165,23 @@ def _long_rows(
     )
 
 
-def load(base: Base, block: int = 5_000, log=print) -> dict[str, int]:
-    """Write users, accounts, metrics and snapshots; returns row counts."""
-    from django.db import connection, transaction
-
-    from expansion.models import Account, Metric, User
+def people_and_accounts_write(base: Base, *, ae_capacity: int | None = None) -> None:
+    """Bulk-write the base's users (AEs with ``ae_capacity`` when given) and accounts."""
+    from expansion.models import Account, User
 
     User.objects.bulk_create(
-        [User(username=r.email, email=r.email, name=r.name, role=r.role) for r in base.users.itertuples()]
+        [
+            User(
+                username=r.email,
+                email=r.email,
+                name=r.name,
+                role=r.role,
+                capacity=ae_capacity if r.role == "AE" else None,
+            )
+            for r in base.users.itertuples()
+        ]
     )
     user_pk = dict(User.objects.values_list("email", "pk"))
-    acc = base.accounts
     Account.objects.bulk_create(
         [
             Account(
@@ -193,10 +199,20 @@ def load(base: Base, block: int = 5_000, log=print) -> dict[str, int]:
                 ae_id=user_pk[r.ae_email],
                 csm_id=user_pk[r.csm_email],
             )
-            for r in acc.itertuples()
+            for r in base.accounts.itertuples()
         ],
         batch_size=5_000,
     )
+
+
+def load(base: Base, block: int = 5_000, log=print) -> dict[str, int]:
+    """Write users, accounts, metrics and snapshots; returns row counts."""
+    from django.db import connection, transaction
+
+    from expansion.models import Account, Metric
+
+    people_and_accounts_write(base)
+    acc = base.accounts
     pk_of = dict(Account.objects.values_list("account_id", "pk"))
     account_pks = acc["account_id"].map(pk_of).to_numpy(dtype=np.int64)
     metric_ids = {m: Metric.objects.get_or_create(name=m)[0].pk for m in METRICS}

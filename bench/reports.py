@@ -81,43 +81,10 @@ def load_people_and_accounts(n_accounts: int, seed: int, ae_capacity: int | None
     import _synthetic
     import numpy as np
 
-    from expansion.models import Account, User
+    from expansion.models import Account
 
     base = _synthetic.make_base(n_accounts, AS_OF, 1, seed=seed)
-    User.objects.bulk_create(
-        [
-            User(
-                username=r.email,
-                email=r.email,
-                name=r.name,
-                role=r.role,
-                capacity=ae_capacity if r.role == "AE" else None,
-            )
-            for r in base.users.itertuples()
-        ]
-    )
-    user_pk = dict(User.objects.values_list("email", "pk"))
-    Account.objects.bulk_create(
-        [
-            Account(
-                account_id=r.account_id,
-                name=r.name,
-                segment=r.segment,
-                plan_tier=r.plan_tier,
-                contract_arr=round(float(r.contract_arr), 2),
-                customer_since=r.customer_since.date(),
-                seats_licensed=int(r.seats_licensed),
-                api_limit_30d=int(r.api_limit_30d),
-                owned_modules=r.owned_modules,
-                health_score=None if np.isnan(r.health_score) else int(r.health_score),
-                status=r.status,
-                ae_id=user_pk[r.ae_email],
-                csm_id=user_pk[r.csm_email],
-            )
-            for r in base.accounts.itertuples()
-        ],
-        batch_size=5_000,
-    )
+    _synthetic.people_and_accounts_write(base, ae_capacity=ae_capacity)
     pk_of = dict(Account.objects.values_list("account_id", "pk"))
     pks = base.accounts["account_id"].map(pk_of).to_numpy(dtype=np.int64)
     return base, pks
