@@ -35,6 +35,19 @@ def running_database_url() -> str:
     return f"postgres://{s['USER']}:{s['PASSWORD']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
 
 
+def process_env(redis: RedisServer, **settings: object) -> dict[str, str]:
+    """The environment of a process the test starts: this test's database, ``redis`` as broker and
+    result backend, tasks queued for real, plus ``settings`` (environment variables, as text)."""
+    return {
+        **os.environ,
+        "DATABASE_URL": running_database_url(),
+        "CELERY_BROKER_URL": redis.url(0),
+        "CELERY_RESULT_BACKEND": redis.url(1),
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        **{name: str(value) for name, value in settings.items()},
+    }
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

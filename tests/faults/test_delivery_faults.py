@@ -5,8 +5,6 @@ real sockets (a relay that accepts and never answers, a working SMTP server, a w
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from routing.models import Delivery, Notification
@@ -19,7 +17,7 @@ from tests.faults.harness import (
     RedisServer,
     Sender,
     celery_worker,
-    running_database_url,
+    process_env,
     wait_until,
 )
 
@@ -47,19 +45,15 @@ def broker(tmp_path, monkeypatch):
 
 
 def _worker(redis: RedisServer, log, *, smtp_port: int, slack_url: str):
-    env = {
-        **os.environ,
-        "DATABASE_URL": running_database_url(),
-        "CELERY_BROKER_URL": redis.url(0),
-        "CELERY_RESULT_BACKEND": redis.url(1),
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "EMAIL_HOST": "127.0.0.1",
-        "EMAIL_PORT": str(smtp_port),
-        "EMAIL_TIMEOUT": str(TIMEOUT),
-        "SLACK_WEBHOOK_URL": slack_url,
-        "SLACK_TIMEOUT_SECONDS": str(TIMEOUT),
-        "DELIVERY_RETRY_BASE_SECONDS": "0.2",
-    }
+    env = process_env(
+        redis,
+        EMAIL_HOST="127.0.0.1",
+        EMAIL_PORT=smtp_port,
+        EMAIL_TIMEOUT=TIMEOUT,
+        SLACK_WEBHOOK_URL=slack_url,
+        SLACK_TIMEOUT_SECONDS=TIMEOUT,
+        DELIVERY_RETRY_BASE_SECONDS=0.2,
+    )
     return celery_worker(env, log, concurrency=2)
 
 

@@ -10,7 +10,6 @@ already written inside its own transaction. That is the moment the fault is inje
 from __future__ import annotations
 
 import itertools
-import os
 from collections import Counter
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from tests.faults.harness import (
     Sender,
     celery_beat,
     celery_worker,
-    running_database_url,
+    process_env,
     wait_until,
 )
 from tests.scoring.scenario import base_accounts, open_per_account, outcome
@@ -57,15 +56,7 @@ def sender(redis_server):
 
 
 def _env(redis: RedisServer) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DATABASE_URL": running_database_url(),
-        "CELERY_BROKER_URL": redis.url(0),
-        "CELERY_RESULT_BACKEND": redis.url(1),
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "SCORING_CHUNK_SIZE": str(CHUNK),
-        "SCORING_PASS_STALE_SECONDS": str(STALE_SECONDS),
-    }
+    return process_env(redis, SCORING_CHUNK_SIZE=CHUNK, SCORING_PASS_STALE_SECONDS=STALE_SECONDS)
 
 
 def _scenario() -> tuple[list[Account], set[tuple]]:
@@ -214,7 +205,7 @@ def test_two_beat_schedulers_still_run_one_pass_at_a_time(redis_server, tmp_path
         name="scoring pass every second", task="scoring.tasks.run_scoring_pass", interval=every_second
     )
     # a pass waits behind many skipped claims in the queue: keep the stale limit well above that
-    env = {**_env(redis_server), "SCORING_CHUNK_SIZE": "20", "SCORING_PASS_STALE_SECONDS": "120"}
+    env = process_env(redis_server, SCORING_CHUNK_SIZE=20, SCORING_PASS_STALE_SECONDS=120)
     worker = celery_worker(env, tmp_path / "worker.log", concurrency=2)
     beats = [celery_beat(env, tmp_path / f"beat{i}.log") for i in (1, 2)]
     try:
