@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 
@@ -25,9 +25,8 @@ def _wants_json(request: HttpRequest) -> bool:
 
 
 def _database_outage(exc: BaseException | None) -> bool:
-    return isinstance(exc, OperationalError | InterfaceError) or (
-        isinstance(exc, DatabaseError) and "connection" in str(exc).lower()
-    )
+    """Connection refused, dropped or closed: what a restart or failover raises (not a bad query)."""
+    return isinstance(exc, OperationalError | InterfaceError)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -460,16 +460,31 @@ def scoring_pass_heartbeat(*, pass_id: int) -> bool:
 
 
 def scoring_pass_finish(*, scoring_pass: ScoringPass, counts: ChunkCounts, error: str = "") -> ScoringPass:
-    if scoring_pass.status != PassStatus.RUNNING:  # abandoned meanwhile; its rerun owns the outcome
+    """Record the outcome of a running pass. A pass the watchdog abandoned meanwhile stays failed (its
+    rerun owns the outcome): the update only applies to a row still running."""
+    now = timezone.now()
+    values = {
+        "finished_at": now,
+        "heartbeat_at": now,
+        "status": PassStatus.FAILED if error else PassStatus.COMPLETED,
+        "error": error,
+        "seconds": (now - scoring_pass.started_at).total_seconds(),
+        **{
+            name: getattr(counts, name)
+            for name in (
+                "accounts_scored",
+                "eqls_created",
+                "eqls_updated",
+                "eqls_unchanged",
+                "csm_reviews_created",
+            )
+        },
+    }
+    finished = ScoringPass.objects.filter(pk=scoring_pass.pk, status=PassStatus.RUNNING).update(**values)
+    scoring_pass.refresh_from_db()
+    if not finished:
         logger.warning("scoring pass=%s finished after it was %s", scoring_pass.pk, scoring_pass.status)
         return scoring_pass
-    scoring_pass.finished_at = timezone.now()
-    scoring_pass.status = PassStatus.FAILED if error else PassStatus.COMPLETED
-    scoring_pass.error = error
-    for name in ("accounts_scored", "eqls_created", "eqls_updated", "eqls_unchanged", "csm_reviews_created"):
-        setattr(scoring_pass, name, getattr(counts, name))
-    scoring_pass.seconds = (scoring_pass.finished_at - scoring_pass.started_at).total_seconds()
-    scoring_pass.save()
     logger.info(
         "scoring pass=%s status=%s as_of=%s accounts=%d created=%d updated=%d unchanged=%d reviews=%d "
         "seconds=%.2f",

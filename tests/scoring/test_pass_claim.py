@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from expansion.models import EQL
 from scoring.engine import default_config
 from scoring.models import PassStatus, ScoringPass
 from scoring.services import (
@@ -13,7 +14,9 @@ from scoring.services import (
     scoring_pass_claim,
     scoring_pass_finish,
     scoring_pass_heartbeat,
+    scoring_pass_run,
 )
+from tests.scoring.scenario import AS_OF, AS_OF_TEXT, base_accounts
 
 NOW = timezone.make_aware(dt.datetime(2026, 3, 31, 12, 0))
 
@@ -76,5 +79,58 @@ def test_a_chunk_of_an_abandoned_pass_is_skipped_and_finishing_it_keeps_it_faile
     assert not scoring_pass_heartbeat(pass_id=dead.pk)
     dead.refresh_from_db()
     assert scoring_pass_finish(scoring_pass=dead, counts=ChunkCounts()).status == PassStatus.FAILED
+    dead.refresh_from_db()
+    assert dead.status == PassStatus.FAILED
+
+
+@pytest.mark.django_db
+def test_a_pass_in_one_process_reports_progress_chunk_after_chunk(monkeypatch):
+    from scoring import services
+
+    base_accounts(hot=4)
+    seen = []
+    run_chunk = services.scoring_chunk_run
+
+    def recording(**kwargs):
+        seen.append(ScoringPass.objects.get(pk=kwargs["pass_id"]).heartbeat_at)
+        return run_chunk(**kwargs)
+
+    monkeypatch.setattr(services, "scoring_chunk_run", recording)
+
+    scoring_pass = scoring_pass_run(as_of=AS_OF, chunk_size=2)
+
+    assert scoring_pass.status == PassStatus.COMPLETED
+    assert len(seen) == 2
+    assert seen[1] > seen[0]
+
+
+@pytest.mark.django_db
+def test_a_pass_abandoned_while_running_in_process_stays_failed():
+    base_accounts(hot=2)
+    running = _running(started_hours_ago=1)
+    passes_abandon_stale(now=timezone.now() + dt.timedelta(days=1))
+
+    finished = scoring_pass_finish(scoring_pass=running, counts=ChunkCounts(accounts_scored=2))
+
+    assert finished.status == PassStatus.FAILED
+    assert finished.error.startswith("abandoned")
+    assert finished.accounts_scored == 0
+
+
+@pytest.mark.django_db
+def test_a_queued_chunk_of_an_abandoned_pass_writes_nothing():
+    from scoring.tasks import _config_to_wire, finish_pass, score_chunk
+
+    accounts = base_accounts(hot=2)
+    dead = _running(started_hours_ago=3)
+    passes_abandon_stale(now=timezone.now() + dt.timedelta(days=1))
+
+    result = score_chunk(
+        dead.pk, [accounts[0].pk, accounts[-1].pk], AS_OF_TEXT, _config_to_wire(default_config()), {}
+    )
+    finish_pass([result], dead.pk)
+
+    assert result == {}
+    assert not EQL.objects.exists()
     dead.refresh_from_db()
     assert dead.status == PassStatus.FAILED
