@@ -55,7 +55,29 @@ ID_COLUMN = {
     "expansions.csv": "opportunity_id",
 }
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-MAX_MONEY = 10**12
+#: Money columns are stored with 12 digits before the decimal point (DecimalField(14, 2)).
+MAX_MONEY = 10**12 - 0.01
+#: Whole-number columns stored as 32-bit integers (seats, capacity).
+MAX_INT32 = 2**31 - 1
+#: Usage limits (API calls per 30 days) are stored as 64-bit integers; beyond 10^15 is surely a typo.
+MAX_LIMIT = 10**15
+#: A usage value above this is not a measurement (stored as a double; kept well inside exact range).
+MAX_USAGE_VALUE = 10**15
+#: Longest text each column may hold, as stored (emails double as sign-in names: 150 characters).
+MAX_LENGTH = {
+    "email": 150,
+    "manager_email": 150,
+    "ae_email": 150,
+    "csm_email": 150,
+    "actor_email": 150,
+    "name": 200,
+    "accounts.csv:name": 255,
+    "account_id": 64,
+    "activity_id": 64,
+    "opportunity_id": 64,
+    "metric": 120,
+    "owned_modules": 2000,
+}
 #: First line of data in a CSV file (line 1 is the header).
 FIRST_DATA_LINE = 2
 
@@ -102,6 +124,11 @@ def check_header(name: str, columns: Iterable[str]) -> str:
     return "wide"
 
 
+def _places(number: float) -> int:
+    """Decimal places to print a limit with: none for whole numbers, two for money limits."""
+    return 0 if float(number).is_integer() else 2
+
+
 class _Collector:
     """Accumulates per-column errors for one chunk and tracks which rows are bad."""
 
@@ -113,6 +140,21 @@ class _Collector:
         self.errors: list[RowError] = []
         #: Per-row column names to report instead of a derived column (wide usage: the metric's column).
         self.labels: dict[str, np.ndarray] = {}
+        self._checked_text: set[str] = set()
+
+    def _check_text(self, column: str, values: pd.Series) -> None:
+        """Refuse NUL characters and text longer than the column stores (once per column)."""
+        if column in self._checked_text:
+            return
+        self._checked_text.add(column)
+        self.flag(values.str.contains("\x00", regex=False), column, "contains a NUL character")
+        limit = MAX_LENGTH.get(f"{self.name}:{column}", MAX_LENGTH.get(column))
+        if limit is not None:
+            self.flag(
+                values.str.len() > limit,
+                column,
+                lambda v: f"is {len(v.strip())} characters long; at most {limit} are allowed",
+            )
 
     def flag(self, mask: pd.Series | np.ndarray, column: str, reason: str | Callable[[str], str]) -> None:
         mask = np.asarray(mask, dtype=bool)
@@ -129,7 +171,9 @@ class _Collector:
     def text(self, column: str) -> pd.Series:
         if column not in self.frame:
             return pd.Series([""] * len(self.frame), index=self.frame.index, dtype=object)
-        return self.frame[column].fillna("").astype(str).str.strip()
+        values = self.frame[column].fillna("").astype(str).str.strip()
+        self._check_text(column, values)
+        return values
 
     def required(self, column: str) -> pd.Series:
         values = self.text(column)
@@ -169,11 +213,13 @@ class _Collector:
             self.flag(
                 ok & (parsed.fillna(0) < 0).to_numpy(), column, lambda v: f"{v.strip()} must not be negative"
             )
+        if maximum is None and integer:
+            maximum = MAX_INT32
         if maximum is not None:
             self.flag(
                 ok & (parsed.fillna(0) > maximum).to_numpy(),
                 column,
-                lambda v: f"{v.strip()} is above {maximum:g}",
+                lambda v: f"{v.strip()} is above the largest allowed value, {maximum:,.{_places(maximum)}f}",
             )
         return parsed
 
@@ -246,7 +292,9 @@ def validate_accounts(
     since = c.date("customer_since")
     renewal = c.date("renewal_date", required=False)
     seats = c.number("seats_licensed", required=False, integer=True, label="whole number")
-    api_limit = c.number("api_limit_30d", required=False, integer=True, label="whole number")
+    api_limit = c.number(
+        "api_limit_30d", required=False, integer=True, maximum=MAX_LIMIT, label="whole number"
+    )
     health = c.number("health_score", required=False, integer=True, maximum=100, label="whole number")
     status = c.choice("status", ACCOUNT_STATUSES)
     ae = c.email("ae_email")
@@ -305,7 +353,7 @@ def validate_usage(
     c.flag((account_id != "") & pk.isna(), "account_id", lambda v: f"usage for unknown account {v.strip()!r}")
     date = c.date("date")
     metric = c.required("metric")
-    value = c.number("value", label="number")
+    value = c.number("value", maximum=MAX_USAGE_VALUE, label="number")
     rows = pd.DataFrame({"account": pk, "date": date, "metric": metric, "value": value})
     return c.result(rows)
 

@@ -550,6 +550,40 @@ INVALID_ROWS = [
     ),
     ("activities.csv", "T-4,A-3,2025-04-29,note,,false", "activity_id", "duplicate id 'T-4'"),
     ("expansions.csv", "O-3,A-3,2024-11-02,,open,3000,tier,6000", "opportunity_id", "duplicate id 'O-3'"),
+    # numbers beyond what the column stores
+    (
+        "accounts.csv",
+        "A-5,Hooli,SMB,Starter,1000,2024-01-01,,99999999999999999999,1,,,active,,",
+        "seats_licensed",
+        "99999999999999999999 is above the largest allowed value, 2,147,483,647",
+    ),
+    (
+        "accounts.csv",
+        "A-5,Hooli,SMB,Starter,1000,2024-01-01,,1,99999999999999999999,,,active,,",
+        "api_limit_30d",
+        "is above the largest allowed value, 1,000,000,000,000,000",
+    ),
+    (
+        "accounts.csv",
+        "A-5,Hooli,SMB,Starter,1000000000000,2024-01-01,,1,1,,,active,,",
+        "contract_arr",
+        "1000000000000 is above the largest allowed value, 999,999,999,999.99",
+    ),
+    ("users.csv", "bo@example.com,Bo,AE,,3000000000", "capacity", "is above the largest allowed value"),
+    ("usage.csv", "A-2,2025-05-01,seats_active,1e300", "value", "1e300 is above the largest allowed value"),
+    ("expansions.csv", "O-5,A-2,2024-08-01,,open,1e13,tier,250000", "expansion_arr", "is above the largest"),
+    # text longer than the column stores, and NUL characters
+    (
+        "accounts.csv",
+        f"A-5,{'H' * 256},SMB,Starter,1000,2024-01-01,,1,1,,,active,,",
+        "name",
+        "is 256 characters long; at most 255 are allowed",
+    ),
+    ("users.csv", f"bo@example.com,{'B' * 201},AE,,", "name", "at most 200 are allowed"),
+    ("usage.csv", f"A-2,2025-05-01,{'m' * 121},7", "metric", "at most 120 are allowed"),
+    ("activities.csv", f"{'T' * 65},A-2,2025-04-28,note,,false", "activity_id", "at most 64 are allowed"),
+    ("accounts.csv", "A-5,Hoo\x00li,SMB,Starter,1000,2024-01-01,,1,1,,,active,,", "name", "NUL character"),
+    ("usage.csv", "A-2,2025-05-01,seats\x00active,7", "metric", "contains a NUL character"),
 ]
 
 

@@ -190,6 +190,23 @@ def test_bad_file_is_rejected_with_every_problem_and_nothing_written(revops_clie
     assert Account.objects.get(account_id="A-1").contract_arr == Decimal("1000.00")
 
 
+def test_a_number_too_large_to_store_is_a_row_error_not_a_server_error(revops_client, with_users):
+    # given: the account file with one seat count no column can hold
+    huge = ACCOUNTS.replace("2026-01-15,50,1000000", "2026-01-15,99999999999999999999,1000000")
+    before = contents()
+
+    # when
+    response = post_csv(revops_client, "accounts.csv", huge)
+
+    # then
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        "accounts.csv:2: seats_licensed: 99999999999999999999 is above the largest allowed value, "
+        "2,147,483,647"
+    ]
+    assert contents() == before
+
+
 def test_bad_multipart_upload_is_rejected_too(revops_client, with_users):
     # given
     upload = SimpleUploadedFile("accounts.csv", BAD_ACCOUNTS.encode(), content_type="text/csv")
