@@ -8,7 +8,13 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from expansion.models import Metric
 from scoring import config as cfg
-from scoring.engine import ALLOWED_PLACEHOLDERS, placeholder_names
+from scoring.engine import (
+    ALLOWED_PLACEHOLDERS,
+    MAX_FORMAT_WIDTH,
+    MAX_OPENING_ANGLE_LENGTH,
+    oversized_formats,
+    placeholder_names,
+)
 from scoring.models import EqlPolicy, Gate, ScoringPass, SignalDefinition
 
 NUMERIC_FIELDS = {"contract_arr", "tenure_days", "health_score", "seats_licensed", "api_limit_30d"}
@@ -31,6 +37,19 @@ class SignalForm(forms.ModelForm):
                 "opening_angle",
                 f"Unknown placeholder(s) {', '.join('{' + u + '}' for u in sorted(unknown))}. "
                 f"Use only: {', '.join('{' + p + '}' for p in sorted(ALLOWED_PLACEHOLDERS))}.",
+            )
+        angle = data.get("opening_angle") or ""
+        if len(angle) > MAX_OPENING_ANGLE_LENGTH:
+            self.add_error(
+                "opening_angle",
+                f"The opening angle is {len(angle):,} characters long; keep it to "
+                f"{MAX_OPENING_ANGLE_LENGTH:,} so it reads in one glance.",
+            )
+        if wide := oversized_formats(angle):
+            self.add_error(
+                "opening_angle",
+                f"{', '.join(wide)}: a placeholder's width or precision may be at most "
+                f"{MAX_FORMAT_WIDTH}, e.g. {{estimate:,.0f}}.",
             )
         threshold = data.get("threshold")
         compare = data.get("compare")

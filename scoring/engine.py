@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import operator
+import re
 import string
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -78,6 +79,7 @@ __all__ = [
     "default_uplifts",
     "evaluate",
     "opening_angle_context",
+    "oversized_formats",
     "placeholder_names",
     "render_opening_angle",
     "triggered_signals",
@@ -1144,6 +1146,13 @@ _PERCENT_PLACEHOLDERS = frozenset({"seat_utilisation", "api_utilisation"})
 #: Shown wherever a placeholder has no value, is unknown or malformed.
 MISSING_PLACEHOLDER_TEXT = "—"
 _FORMATTER = string.Formatter()
+#: Widest field and most digits a placeholder's format may ask for (``{estimate:>12,.0f}``): beyond
+#: this a template could make every EQL carry megabytes of padding.
+MAX_FORMAT_WIDTH = 40
+#: Longest opening-angle template admin accepts, and longest text a rendering may produce.
+MAX_OPENING_ANGLE_LENGTH = 2000
+_TRUNCATED = "…"
+_SPEC_NUMBERS = re.compile(r"\d+")
 
 
 def placeholder_names(template: str) -> set[str]:
@@ -1155,6 +1164,24 @@ def placeholder_names(template: str) -> set[str]:
         return {field for _, field, _, _ in _FORMATTER.parse(template or "") if field is not None}
     except ValueError:
         return set()
+
+
+def oversized_formats(template: str) -> list[str]:
+    """The ``{field:spec}`` fields whose width or precision exceeds ``MAX_FORMAT_WIDTH`` (admin)."""
+    try:
+        parsed = list(_FORMATTER.parse(template or ""))
+    except ValueError:
+        return []
+    return [
+        f"{{{field}:{spec}}}"
+        for _, field, spec, _ in parsed
+        if field is not None and spec and _spec_too_wide(spec)
+    ]
+
+
+def _spec_too_wide(format_spec: str) -> bool:
+    """Whether any number in a format spec (fill digits, width, precision) is above the cap."""
+    return any(int(digits) > MAX_FORMAT_WIDTH for digits in _SPEC_NUMBERS.findall(format_spec))
 
 
 def _is_number(value: Any) -> bool:
@@ -1177,7 +1204,7 @@ def _is_missing(value: Any) -> bool:
 def _format_placeholder(name: str, value: Any, format_spec: str) -> str:
     if _is_missing(value):
         return MISSING_PLACEHOLDER_TEXT
-    if format_spec:
+    if format_spec and not _spec_too_wide(format_spec):
         try:
             return format(value, format_spec)
         except (TypeError, ValueError):
@@ -1194,13 +1221,15 @@ def render_opening_angle(template: str, context: Mapping[str, Any]) -> str:
 
     Only names in ``ALLOWED_PLACEHOLDERS`` are filled (no attribute or index access); a missing,
     None/NaN or unknown one renders as ``"—"``; a template whose braces do not parse is returned as is.
+    A format wider than ``MAX_FORMAT_WIDTH`` is ignored (default rendering), and the text is cut to
+    ``MAX_OPENING_ANGLE_LENGTH`` characters.
     """
     if not template:
         return ""
     try:
         parsed = list(_FORMATTER.parse(template))
     except ValueError:
-        return template
+        return _capped(template)
     parts = []
     for literal, field, format_spec, _conversion in parsed:
         parts.append(literal)
@@ -1210,7 +1239,13 @@ def render_opening_angle(template: str, context: Mapping[str, Any]) -> str:
             parts.append(MISSING_PLACEHOLDER_TEXT)
         else:
             parts.append(_format_placeholder(field, context[field], format_spec or ""))
-    return "".join(parts)
+    return _capped("".join(parts))
+
+
+def _capped(text: str) -> str:
+    if len(text) <= MAX_OPENING_ANGLE_LENGTH:
+        return text
+    return text[: MAX_OPENING_ANGLE_LENGTH - len(_TRUNCATED)] + _TRUNCATED
 
 
 def _ratio(numerator: Any, denominator: Any) -> float | None:

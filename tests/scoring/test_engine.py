@@ -26,12 +26,14 @@ from scoring.config import (
 )
 from scoring.engine import (
     ALLOWED_PLACEHOLDERS,
+    MAX_OPENING_ANGLE_LENGTH,
     MISSING_PLACEHOLDER_TEXT,
     calibrate_uplifts,
     default_config,
     default_uplifts,
     evaluate,
     opening_angle_context,
+    oversized_formats,
     placeholder_names,
     render_opening_angle,
     triggered_signals,
@@ -874,6 +876,11 @@ def test_triggered_signals_lists_fired_signals_primary_first():
         ("Unbalanced {account_name", {"account_name": "Acme"}, "Unbalanced {account_name"),
         ("Literal {{braces}}", {}, "Literal {braces}"),
         ("", {"account_name": "Acme"}, ""),
+        ("[{account_name:>12}]", {"account_name": "Acme"}, "[        Acme]"),
+        # a width or precision past the cap is ignored, never padded out
+        ("[{account_name:>300000000}]", {"account_name": "Acme"}, "[Acme]"),
+        ("{estimate:.99f}", {"estimate": 1.5}, "1.5"),
+        ("{account_name:x<41}", {"account_name": "Acme"}, "Acme"),
     ],
 )
 def test_render_opening_angle(template, context, expected):
@@ -891,6 +898,34 @@ def test_render_opening_angle(template, context, expected):
 )
 def test_placeholder_names(template, names):
     assert placeholder_names(template) == names
+
+
+def test_rendered_opening_angle_is_cut_to_its_cap():
+    # given: a template that repeats the longest value allowed many times over
+    template = "{account_name} " * 100
+    context = {"account_name": "A" * 255}
+
+    # when
+    text = render_opening_angle(template, context)
+
+    # then: the cap holds and the cut is visible
+    assert len(text) == MAX_OPENING_ANGLE_LENGTH
+    assert text.endswith("…")
+    assert text.startswith("A" * 255 + " ")
+
+
+@pytest.mark.parametrize(
+    ("template", "wide"),
+    [
+        ("{account_name:>300000000}", ["{account_name:>300000000}"]),
+        ("{estimate:,.0f} {threshold:.41f}", ["{threshold:.41f}"]),
+        ("{estimate:>40,.2f}", []),
+        ("no format {account_name}", []),
+        ("broken {", []),
+    ],
+)
+def test_oversized_formats(template, wide):
+    assert oversized_formats(template) == wide
 
 
 def test_default_opening_angles_render_from_an_evaluation():

@@ -1,0 +1,60 @@
+"""Signal admin validation (scoring.admin.SignalForm): a template that would bloat every EQL is refused."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from expansion.models import Role
+from scoring.models import SignalDefinition
+from tests.dashboards.test_backtest_views import admin_form
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def revops_client(client):
+    client.force_login(UserFactory(role=Role.REVOPS, is_staff=True))
+    return client
+
+
+def save(client, signal: SignalDefinition, **changes):
+    url = reverse("admin:scoring_signaldefinition_change", args=[signal.pk])
+    return client.post(url, admin_form(signal, **changes))
+
+
+@pytest.mark.parametrize(
+    ("opening_angle", "message"),
+    [
+        (
+            "{account_name:>300000000} is growing",
+            "{account_name:&gt;300000000}: a placeholder&#x27;s width or precision may be at most 40",
+        ),
+        ("{estimate:.99f}", "{estimate:.99f}: a placeholder&#x27;s width or precision may be at most 40"),
+        ("x" * 2001, "The opening angle is 2,001 characters long; keep it to 2,000"),
+    ],
+)
+def test_an_opening_angle_that_would_bloat_every_eql_is_refused(revops_client, opening_angle, message):
+    # given
+    signal = SignalDefinition.objects.get(key="seat_utilisation")
+    before = signal.opening_angle
+
+    # when
+    response = save(revops_client, signal, opening_angle=opening_angle)
+
+    # then: the form comes back with the reason, and nothing was saved
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    signal.refresh_from_db()
+    assert signal.opening_angle == before
+
+
+def test_a_formatted_opening_angle_within_the_cap_saves(revops_client):
+    signal = SignalDefinition.objects.get(key="seat_utilisation")
+
+    response = save(revops_client, signal, opening_angle="{account_name} could add {estimate:>12,.0f}")
+
+    assert response.status_code == 302
+    signal.refresh_from_db()
+    assert signal.opening_angle == "{account_name} could add {estimate:>12,.0f}"
