@@ -8,7 +8,7 @@ PG_URL ?= postgres://expansion:expansion@127.0.0.1:5432/expansion
 REDIS_URL ?= redis://127.0.0.1:6379
 export DJANGO_ALLOW_ASYNC_UNSAFE := true
 
-.PHONY: install run demo test test-sqlite test-postgres lint format services serve bench clean
+.PHONY: install run demo test test-sqlite test-postgres lint audit format services serve bench clean
 
 install: .venv/.installed
 
@@ -35,6 +35,10 @@ lint: install
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 
+## bandit on the product code and pip-audit on the environment; waivers need a reason (scripts/security.py).
+audit: install
+	$(PY) scripts/security.py
+
 format: install
 	.venv/bin/ruff format .
 	.venv/bin/ruff check --fix .
@@ -46,8 +50,9 @@ services:
 serve: install
 	scripts/serve.sh
 
-## Lint, then the suite on SQLite (with the browser tests), then on PostgreSQL + Redis + a Celery worker.
-test: lint services test-sqlite test-postgres
+## Lint and static security checks, then the suite on SQLite (with the browser tests), then on
+## PostgreSQL + Redis + a Celery worker.
+test: lint audit services test-sqlite test-postgres
 
 # Browser tests (live server + Chromium) run in their own session: a live server on in-memory SQLite
 # does not mix with the rest of the suite's transactions.

@@ -380,7 +380,7 @@ class UsageImporter(_FileImporter):
         )
         created, updated = cur.fetchone()
         cur.execute(
-            f"INSERT INTO {SNAPSHOT_TABLE} (account_id, metric_id, date, value)"
+            f"INSERT INTO {SNAPSHOT_TABLE} (account_id, metric_id, date, value)"  # nosec B608: model table
             " SELECT account_id, metric_id, date, value FROM import_usage WHERE true"
             " ON CONFLICT (account_id, metric_id, date) DO UPDATE SET value = excluded.value"
             f" WHERE {SNAPSHOT_TABLE}.value <> excluded.value"

@@ -9,6 +9,7 @@ import json
 import logging
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from django.conf import settings
@@ -37,8 +38,10 @@ def backoff_seconds(retries: int) -> float:
 
 
 def _post_json(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
+    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+        raise DeliveryFailed(f"refused to post to {url!r}: only http and https URLs are allowed", final=True)
     request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json", **headers})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # nosec B310: scheme checked above
         return response.status
 
 

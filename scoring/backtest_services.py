@@ -248,7 +248,7 @@ class SnapshotLoader:
                         where = f" AND account_id IN ({', '.join(['%s'] * len(chunk))})"
                         params = list(chunk)
                     cursor.execute(
-                        f"SELECT account_id, metric_id, value FROM {self.table} "
+                        f"SELECT account_id, metric_id, value FROM {self.table} "  # nosec B608: model table
                         f"WHERE date = %s AND metric_id IN ({marks}){where}",
                         [adapt(day), *sorted(metric_ids), *params],
                     )
@@ -304,10 +304,8 @@ class SnapshotLoader:
                 if not ids:
                     return True
                 marks = ", ".join(["%s"] * len(ids))
-                cursor.execute(
-                    f"SELECT COUNT(*) FROM {self.table} WHERE date = %s AND metric_id IN ({marks})",
-                    [connection.ops.adapt_datefield_value(day), *ids],
-                )
+                sql = f"SELECT COUNT(*) FROM {self.table} WHERE date = %s AND metric_id IN ({marks})"  # nosec B608: model table
+                cursor.execute(sql, [connection.ops.adapt_datefield_value(day), *ids])
                 if cursor.fetchone()[0] < enough:
                     return True
         return False
