@@ -139,3 +139,54 @@ def test_usage_shape():
     owned = export.accounts.set_index("account_id")["owned_modules"].fillna("").str.split(";")
     for account_id, metric in gated.drop_duplicates().itertuples(index=False):
         assert metric.split(":", 1)[1] not in owned[account_id]
+
+
+@pytest.mark.django_db
+def test_demo_history_gives_every_role_worked_eqls_through_the_lifecycle(tmp_path):
+    # given/when: a demo with a few months of weekly passes worked by the owners
+    from expansion.models import EQL, Activity, AttributionEntry
+    from routing.models import ReasonCode
+    from scoring.models import ScoringPass
+
+    call_command(
+        "seed_demo",
+        "--accounts",
+        "400",
+        "--seed",
+        "5",
+        "--out",
+        str(tmp_path),
+        "--as-of",
+        "2026-03-31",
+        "--quiet",
+        stdout=io.StringIO(),
+    )
+
+    # then: ten weekly passes, as of the ten Tuesdays before the demo day
+    days = sorted(p.as_of.date() for p in ScoringPass.objects.filter(trigger="demo history"))
+    assert days == [AS_OF - dt.timedelta(weeks=w) for w in range(10, 0, -1)]
+    # every closed outcome is there, each closed EQL through the lifecycle's own events
+    statuses = set(EQL.objects.values_list("status", flat=True))
+    assert {"won", "lost", "declined", "contacted"} <= statuses
+    for eql in EQL.objects.filter(status__in=["won", "lost", "declined"]):
+        events = list(
+            Activity.objects.filter(eql=eql).order_by("occurred_at").values_list("event", flat=True)
+        )
+        assert events[-1] == eql.status
+        assert eql.closed_at <= dt.datetime(2026, 4, 1, tzinfo=dt.UTC)
+        assert eql.created_at <= eql.closed_at
+    codes = {(r.kind, r.code) for r in ReasonCode.objects.all()}
+    for eql in EQL.objects.filter(status__in=["lost", "declined"]):
+        assert (eql.status, eql.close_reason) in codes
+    # Finance's log holds the credit of every won EQL, and it verifies
+    won = EQL.objects.filter(status="won")
+    assert set(AttributionEntry.objects.values_list("eql_id", flat=True)) == set(
+        won.values_list("pk", flat=True)
+    )
+    for eql in won:
+        quota = AttributionEntry.objects.filter(eql=eql, credit_type="quota")
+        assert sum(e.percent for e in quota) == 100
+        assert sum(e.amount for e in quota) == eql.won_arr
+    out = io.StringIO()
+    call_command("verify_attribution", stdout=out)
+    assert out.getvalue().startswith("OK")

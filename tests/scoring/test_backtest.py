@@ -455,7 +455,18 @@ def demo_db(django_db_setup, django_db_blocker, tmp_path_factory):
     fast_hashing = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
     with django_db_blocker.unblock(), fast_hashing:
         out = tmp_path_factory.mktemp("demo")
-        call_command("seed_demo", "--accounts", "200", "--seed", "4", "--quiet", "--out", str(out))
+        call_command(
+            "seed_demo",
+            "--accounts",
+            "200",
+            "--seed",
+            "4",
+            "--quiet",
+            "--history-weeks",
+            "0",
+            "--out",
+            str(out),
+        )
     yield
     with django_db_blocker.unblock():
         BacktestRun.objects.all().delete()

@@ -13,6 +13,7 @@ from django.utils import timezone
 from expansion import demo
 from expansion.models import Account
 from expansion.services import ImportRejected
+from routing import demo_history
 
 
 def _date(text: str) -> dt.date:
@@ -43,6 +44,12 @@ class Command(BaseCommand):
             "--if-empty", action="store_true", help="Do nothing when any account already exists."
         )
         parser.add_argument("--quiet", action="store_true", help="Print nothing (no password table).")
+        parser.add_argument(
+            "--history-weeks",
+            type=int,
+            default=demo_history.HISTORY_WEEKS,
+            help="Weekly past passes to replay, with reps working their EQLs (default 10; 0 for none).",
+        )
 
     def handle(self, *args, **options):
         quiet = options["quiet"]
@@ -68,6 +75,11 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         finally:
             services_logger.setLevel(level)
+        history = None
+        if options["history_weeks"] > 0:
+            history = demo_history.demo_history_replay(
+                until=as_of, seed=options["seed"], weeks=options["history_weeks"]
+            )
         if quiet:
             return
         self.stdout.write(
@@ -78,6 +90,14 @@ class Command(BaseCommand):
         for name, r in result.files.items():
             self.stdout.write(
                 f"  {name:<16} {r.rows:>9,} rows  {r.created:>9,} created  {r.updated:>7,} updated"
+            )
+        if history is not None:
+            worked = ", ".join(
+                f"{n} {event.replace('_', ' ')}" for event, n in sorted(history.events.items())
+            )
+            self.stdout.write(
+                f"  history: {history.passes} weekly passes, {history.eqls} EQLs worked by their owners "
+                f"({worked or 'no events'})"
             )
         width = max(len(email) for email, _, _ in result.passwords)
         self.stdout.write("")
