@@ -8,14 +8,14 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from expansion.models import Metric
 from scoring import config as cfg
-from scoring.engine import (
+from scoring.models import EqlPolicy, Gate, ScoringPass, SignalDefinition
+from scoring.opening_angle import (
     ALLOWED_PLACEHOLDERS,
     MAX_FORMAT_WIDTH,
     MAX_OPENING_ANGLE_LENGTH,
     oversized_formats,
     placeholder_names,
 )
-from scoring.models import EqlPolicy, Gate, ScoringPass, SignalDefinition
 
 NUMERIC_FIELDS = {"contract_arr", "tenure_days", "health_score", "seats_licensed", "api_limit_30d"}
 

@@ -32,7 +32,7 @@ from django.utils import timezone
 from expansion.models import Expansion, Metric, UsageSnapshot, User
 from scoring import backtest as bt
 from scoring import config as cfg
-from scoring import engine, selectors
+from scoring import selectors, uplift
 from scoring.models import SignalDefinition
 
 logger = logging.getLogger(__name__)
@@ -379,7 +379,7 @@ def _inputs(start: dt.date, configs: Sequence[cfg.ScoringConfig]):
     known = expansions[(closed < pd.Timestamp(start)).to_numpy(dtype=bool)]
     signals = list({s.key: s for c in configs for s in c.signals}.values())
     min_samples = max(c.policy.min_calibration_samples for c in configs)
-    uplifts = engine.calibrate_uplifts(known, signals, min_samples)
+    uplifts = uplift.calibrate_uplifts(known, signals, min_samples)
     owners = owners_frame(accounts["ae_id"].dropna().unique() if "ae_id" in accounts else [])
     return accounts, expansions, uplifts, owners
 

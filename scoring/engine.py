@@ -25,12 +25,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 import operator
-import re
-import string
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
-from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -43,53 +39,33 @@ from scoring.config import (
     COMPARE_VALUE,
     EXPANSION_MODULE,
     EXPANSION_NONE,
-    EXPANSION_SEATS,
     EXPANSION_TIER,
     GATE_BLOCK,
     GATE_SELF_SERVE,
     MODULE_WILDCARD,
-    PRIORITY_HIGH,
-    PRIORITY_MEDIUM,
     PRIORITY_RANK,
-    PRIORITY_WATCH,
     TIER_ORDER,
     GateSpec,
-    PolicySpec,
     ScoringConfig,
     SignalSpec,
 )
+from scoring.frames import to_float
+from scoring.uplift import UPLIFT_DEFAULT, default_uplifts
 
 __all__ = [
-    "ALLOWED_PLACEHOLDERS",
-    "DEFAULT_UPLIFTS",
     "LIST_SEPARATOR",
     "MAX_SCORE",
-    "MISSING_PLACEHOLDER_TEXT",
     "REASON_BELOW_FLOOR",
     "REASON_BLOCKED_PREFIX",
     "REASON_NO_SIGNAL",
     "REASON_OWNED",
     "REASON_SCORE_BELOW",
     "REASON_STALE",
-    "UPLIFT_CALIBRATED",
-    "UPLIFT_DEFAULT",
     "Evaluation",
-    "calibrate_uplifts",
-    "default_config",
-    "default_uplifts",
     "evaluate",
-    "opening_angle_context",
-    "oversized_formats",
-    "placeholder_names",
-    "render_opening_angle",
     "triggered_signals",
     "triggered_signals_by_account",
 ]
-
-#: Domain default uplift (share of contract ARR) per expansion type when no signal supplies one.
-DEFAULT_UPLIFTS: dict[str, float] = {EXPANSION_SEATS: 0.20, EXPANSION_TIER: 0.35, EXPANSION_MODULE: 0.25}
-UPLIFT_CALIBRATED = "calibrated"
-UPLIFT_DEFAULT = "default"
 
 #: Score is reported on this scale.
 MAX_SCORE = 100
@@ -116,247 +92,6 @@ _COMPARATORS: dict[str, Callable[[Any, Any], Any]] = {
 _TIER_RANK = {tier: rank for rank, tier in enumerate(TIER_ORDER)}
 # Integer keys up to this many slots beyond the frame size use a direct lookup table, not hashing.
 _DIRECT_LOOKUP_SLACK = 1_000_000
-
-
-# --------------------------------------------------------------------------------------------------
-# Default configuration (the six seeded signals and four gates of spec/domain.md)
-# --------------------------------------------------------------------------------------------------
-
-
-def default_config() -> ScoringConfig:
-    """The seeded defaults of ``spec/domain.md``: six signals, four gates, default policy, version 0."""
-    signals = (
-        SignalSpec(
-            key="seat_utilisation",
-            name="Seat utilisation",
-            metric="seats_active",
-            denominator_field="seats_licensed",
-            operator="gte",
-            threshold=0.90,
-            persistence_days=7,
-            points=40,
-            priority=PRIORITY_HIGH,
-            expansion_type=EXPANSION_SEATS,
-            default_uplift=0.20,
-            hypothesis=(
-                "A team using more than 90% of its licensed seats for a week is already rationing access, "
-                "so more seats solve a problem they feel today."
-            ),
-            opening_angle=(
-                "{account_name} has had {seats_active} of {seats_licensed} seats in use ({seat_utilisation}) "
-                "every day for the past week. Teams at that level usually start sharing logins or holding "
-                "back invitations; ask who is still waiting for access so everyone who needs the product "
-                "can work in it."
-            ),
-            discovery_questions=(
-                "Who on the team is waiting for a seat or sharing a login today?",
-                "Which hires or teams are you planning to bring on next quarter?",
-                "How do you decide who gets access when seats run out?",
-            ),
-        ),
-        SignalSpec(
-            key="api_rate_approach",
-            name="API rate approach",
-            metric="api_calls_30d",
-            denominator_field="api_limit_30d",
-            operator="gte",
-            threshold=0.85,
-            points=35,
-            priority=PRIORITY_HIGH,
-            expansion_type=EXPANSION_TIER,
-            default_uplift=0.35,
-            hypothesis=(
-                "An account using more than 85% of its monthly API allowance is building on the product "
-                "and will hit the ceiling; a higher tier gives its integrations room before they break."
-            ),
-            opening_angle=(
-                "{account_name}'s integrations made {api_calls_30d} API calls in the last 30 days, "
-                "{api_utilisation} of the {api_limit_30d} in their plan. Before they hit the limit, talk "
-                "through what they are building and how {target_tier} keeps it running as usage grows."
-            ),
-            discovery_questions=(
-                "Which integrations or internal tools depend on the API today?",
-                "What happens to those workflows if calls are throttled at the limit?",
-                "What are you planning to connect next?",
-            ),
-        ),
-        SignalSpec(
-            key="feature_adjacency",
-            name="Feature adjacency",
-            metric="gated_feature_views_14d" + MODULE_WILDCARD,
-            operator="gte",
-            threshold=3,
-            points=25,
-            priority=PRIORITY_MEDIUM,
-            expansion_type=EXPANSION_MODULE,
-            default_uplift=0.25,
-            hypothesis=(
-                "Repeated visits to a module's gated features show a team already trying to do that job "
-                "in the product; the module lets them finish it without a workaround."
-            ),
-            opening_angle=(
-                "People at {account_name} opened {module} features {signal_value} times in the last two "
-                "weeks without having access. Ask what they were trying to get done and show how {module} "
-                "fits the way they already work."
-            ),
-            discovery_questions=(
-                "What were the team trying to accomplish when they opened those features?",
-                "How do you handle that job today, and with which tools?",
-                "Who else would use it if it were switched on?",
-            ),
-        ),
-        SignalSpec(
-            key="automation_depth",
-            name="Automation depth",
-            metric="automation_workflows",
-            operator="gte",
-            threshold=20,
-            points=20,
-            priority=PRIORITY_MEDIUM,
-            expansion_type=EXPANSION_TIER,
-            default_uplift=0.35,
-            hypothesis=(
-                "An account running 20 or more automation workflows depends on the product as "
-                "operational infrastructure and gains from the controls and capacity of a higher tier."
-            ),
-            opening_angle=(
-                "{account_name} now runs {automation_workflows} automated workflows, so the product is part "
-                "of how their operations run every day. Review which workflows matter most and how "
-                "{target_tier} adds the controls and capacity to run them reliably as they grow."
-            ),
-            discovery_questions=(
-                "Which of these workflows would hurt most if it stopped?",
-                "Who maintains the automations, and how are changes reviewed?",
-                "Which processes do you plan to automate next?",
-            ),
-        ),
-        SignalSpec(
-            key="team_spread",
-            name="Team spread",
-            metric="departments_active",
-            operator="gt",
-            threshold=0,
-            compare=COMPARE_CHANGE,
-            window_days=30,
-            points=20,
-            priority=PRIORITY_MEDIUM,
-            expansion_type=EXPANSION_SEATS,
-            default_uplift=0.20,
-            hypothesis=(
-                "When more departments are active than a month ago, the product is spreading beyond its "
-                "first team, and the new teams will need their own seats."
-            ),
-            opening_angle=(
-                "{account_name} now has {departments_active} departments working in the product, more than "
-                "a month ago. Find out which teams have started using it and what they need to roll it out "
-                "properly."
-            ),
-            discovery_questions=(
-                "Which teams started using the product recently, and why?",
-                "Who is coordinating the rollout to the new teams?",
-                "How many people in those teams will need access?",
-            ),
-        ),
-        SignalSpec(
-            key="export_volume",
-            name="Export volume",
-            metric="export_rows_30d",
-            operator="gte",
-            threshold=3,
-            compare=COMPARE_RATIO,
-            window_days=90,
-            points=0,
-            priority=PRIORITY_WATCH,
-            expansion_type=EXPANSION_NONE,
-            default_uplift=0.0,
-            hypothesis=(
-                "Exports at three times their level of 90 days ago are ambiguous: deeper integration with "
-                "other systems or preparation to leave; a CSM judges which."
-            ),
-            opening_angle=(
-                "{account_name} is exporting far more data than three months ago. Check in on where the "
-                "data goes and what it feeds before assuming either deeper integration or a move away."
-            ),
-            discovery_questions=(
-                "Where does the exported data go, and what does it feed?",
-                "Is there something the product should do that would make exporting unnecessary?",
-                "Have there been changes in the team or tooling we should know about?",
-            ),
-        ),
-    )
-    gates = (
-        GateSpec(name="status_active", subject="status", operator="eq", value="active", order=10),
-        GateSpec(name="min_tenure", subject="tenure_days", operator="gte", value="120", order=20),
-        GateSpec(
-            name="min_health",
-            subject="health_score",
-            operator="gte",
-            value="60",
-            skip_if_missing=True,
-            order=30,
-        ),
-        GateSpec(
-            name="min_contract_arr",
-            subject="contract_arr",
-            operator="gte",
-            value="20000",
-            action=GATE_SELF_SERVE,
-            order=40,
-        ),
-    )
-    return ScoringConfig(signals=signals, gates=gates, policy=PolicySpec(), version=0)
-
-
-# --------------------------------------------------------------------------------------------------
-# Uplifts
-# --------------------------------------------------------------------------------------------------
-
-
-def _expansion_types(signals: Sequence[SignalSpec]) -> list[str]:
-    types = list(DEFAULT_UPLIFTS)
-    types += [s.expansion_type for s in signals if s.expansion_type and s.expansion_type not in types]
-    return list(dict.fromkeys(types))
-
-
-def default_uplifts(signals: Sequence[SignalSpec]) -> dict[str, tuple[float, str]]:
-    """Uplift per expansion type with source ``"default"``.
-
-    Rule: the first non-zero ``default_uplift`` among the signals of that type (signal order), else the
-    domain default (seats 0.20, tier 0.35, module 0.25; 0.0 for a type the domain does not know).
-    """
-    out: dict[str, tuple[float, str]] = {}
-    for expansion_type in _expansion_types(signals):
-        from_signal = next(
-            (s.default_uplift for s in signals if s.expansion_type == expansion_type and s.default_uplift),
-            None,
-        )
-        value = from_signal if from_signal is not None else DEFAULT_UPLIFTS.get(expansion_type, 0.0)
-        out[expansion_type] = (float(value), UPLIFT_DEFAULT)
-    return out
-
-
-def calibrate_uplifts(
-    expansions: pd.DataFrame | None, signals: Sequence[SignalSpec], min_samples: int
-) -> dict[str, tuple[float, str]]:
-    """Uplift per expansion type: (fraction of contract ARR, ``"calibrated"`` | ``"default"``).
-
-    Rule: median of ``expansion_arr / contract_arr_at_close`` over ``won`` expansions of the type
-    (rows with ``contract_arr_at_close`` <= 0 or missing, or ``expansion_arr`` missing, are ignored)
-    when at least ``min_samples`` such rows exist; otherwise ``default_uplifts(signals)``.
-    """
-    out = default_uplifts(signals)
-    if expansions is None or expansions.empty:
-        return out
-    base = _to_float(expansions["contract_arr_at_close"])
-    gain = _to_float(expansions["expansion_arr"])
-    usable = (expansions["status"].to_numpy() == "won") & (base > 0) & ~np.isnan(gain)
-    ratio = np.divide(gain, base, out=np.full(len(base), np.nan), where=usable)
-    types = expansions["expansion_type"].to_numpy()
-    for expansion_type in out:
-        sample = ratio[usable & (types == expansion_type)]
-        if len(sample) >= max(min_samples, 1):
-            out[expansion_type] = (float(np.median(sample)), UPLIFT_CALIBRATED)
-    return out
 
 
 # --------------------------------------------------------------------------------------------------
@@ -422,18 +157,6 @@ class _Cube:
         prefix = wildcard_metric[: -len(MODULE_WILDCARD)] + ":"
         members = [(m[len(prefix) :], m) for m in self.seen_metrics if m.startswith(prefix) and m != prefix]
         return sorted(members)
-
-
-def _to_float(values: Any) -> np.ndarray:
-    """Numbers (int, float, Decimal, numeric strings) as float64; anything else becomes NaN.
-
-    A float64 column is returned without a copy: callers never write into the result.
-    """
-    series = values if isinstance(values, pd.Series) else pd.Series(values)
-    dtype = series.dtype
-    if isinstance(dtype, np.dtype) and dtype.kind in "fiub":
-        return series.to_numpy(dtype=np.float64)
-    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 _NAT = np.iinfo(np.int64).min
@@ -560,7 +283,7 @@ def _build_cube(snapshots: pd.DataFrame, index: pd.Index, as_of: dt.date, config
     slots = {name: k for k, name in enumerate(needed)}
     dump_slot = len(needed)  # unread metrics (and rows without a metric name) land in a scratch slab
     slot_of_code = np.array([slots.get(name, dump_slot) for name in seen] + [dump_slot], dtype=np.int64)
-    values = _to_float(snapshots["value"])
+    values = to_float(snapshots["value"])
 
     folded = None
     if span > horizon:
@@ -689,7 +412,7 @@ def _gate_passes(subject: pd.Series, gate: GateSpec) -> np.ndarray:
     target = _parse_number(gate.value)
     numbers = None
     if target is not None and not pd.api.types.is_bool_dtype(subject.dtype):
-        numbers = _to_float(subject)
+        numbers = to_float(subject)
         if (np.isnan(numbers) & ~missing).any():  # some present value is not a number: compare text
             numbers = None
     if numbers is not None:
@@ -938,7 +661,7 @@ def evaluate(
     stale = ~fresh
 
     field_names = {s.denominator_field for s in config.signals if s.denominator_field}
-    fields = {name: _to_float(_account_field(accounts, name, tenure)) for name in field_names}
+    fields = {name: to_float(_account_field(accounts, name, tenure)) for name in field_names}
     owned = _owned_lookup(accounts)
     plan_tier = (
         accounts["plan_tier"].astype(object).to_numpy()
@@ -984,7 +707,7 @@ def evaluate(
         primary = expansion_type = source = target = np.full(n, "", dtype=object)
         uplift = np.full(n, np.nan)
 
-    contract_arr = _to_float(accounts["contract_arr"]) if "contract_arr" in accounts else np.full(n, np.nan)
+    contract_arr = to_float(accounts["contract_arr"]) if "contract_arr" in accounts else np.full(n, np.nan)
     estimate = contract_arr * uplift
     with np.errstate(invalid="ignore"):
         above_floor = estimate >= policy.min_expansion_pct * contract_arr
@@ -1115,181 +838,3 @@ def triggered_signals_by_account(signals_result: pd.DataFrame) -> dict[Any, list
     for account, record in zip(ordered["account"].tolist(), records, strict=True):
         out.setdefault(account, []).append(record)
     return out
-
-
-# --------------------------------------------------------------------------------------------------
-# Opening angle
-# --------------------------------------------------------------------------------------------------
-
-#: Placeholders an opening angle may use. Percent ones take a fraction (0.92 -> "92%"), money ones a
-#: number (40000 -> "40,000"), counts render with thousands separators, anything else as text.
-ALLOWED_PLACEHOLDERS: frozenset[str] = frozenset(
-    {
-        "account_name",
-        "seat_utilisation",
-        "seats_active",
-        "seats_licensed",
-        "api_utilisation",
-        "api_calls_30d",
-        "api_limit_30d",
-        "automation_workflows",
-        "departments_active",
-        "module",
-        "target_tier",
-        "contract_arr",
-        "estimate",
-        "signal_value",
-        "threshold",
-    }
-)
-_PERCENT_PLACEHOLDERS = frozenset({"seat_utilisation", "api_utilisation"})
-#: Shown wherever a placeholder has no value, is unknown or malformed.
-MISSING_PLACEHOLDER_TEXT = "—"
-_FORMATTER = string.Formatter()
-#: Widest field and most digits a placeholder's format may ask for (``{estimate:>12,.0f}``): beyond
-#: this a template could make every EQL carry megabytes of padding.
-MAX_FORMAT_WIDTH = 40
-#: Longest opening-angle template admin accepts, and longest text a rendering may produce.
-MAX_OPENING_ANGLE_LENGTH = 2000
-_TRUNCATED = "…"
-_SPEC_NUMBERS = re.compile(r"\d+")
-
-
-def placeholder_names(template: str) -> set[str]:
-    """Every ``{field}`` name a template uses, as written (admin validation: names - ALLOWED).
-
-    Returns an empty set when the template's braces do not parse.
-    """
-    try:
-        return {field for _, field, _, _ in _FORMATTER.parse(template or "") if field is not None}
-    except ValueError:
-        return set()
-
-
-def oversized_formats(template: str) -> list[str]:
-    """The ``{field:spec}`` fields whose width or precision exceeds ``MAX_FORMAT_WIDTH`` (admin)."""
-    try:
-        parsed = list(_FORMATTER.parse(template or ""))
-    except ValueError:
-        return []
-    return [
-        f"{{{field}:{spec}}}"
-        for _, field, spec, _ in parsed
-        if field is not None and spec and _spec_too_wide(spec)
-    ]
-
-
-def _spec_too_wide(format_spec: str) -> bool:
-    """Whether any number in a format spec (fill digits, width, precision) is above the cap."""
-    return any(int(digits) > MAX_FORMAT_WIDTH for digits in _SPEC_NUMBERS.findall(format_spec))
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (Real, Decimal)) and not isinstance(value, bool)
-
-
-def _plain_number(value: Any) -> str:
-    number = float(value)
-    if number.is_integer():
-        return f"{int(number):,}"
-    return f"{number:,.2f}".rstrip("0").rstrip(".")
-
-
-def _is_missing(value: Any) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    return _is_number(value) and math.isnan(float(value))
-
-
-def _format_placeholder(name: str, value: Any, format_spec: str) -> str:
-    if _is_missing(value):
-        return MISSING_PLACEHOLDER_TEXT
-    if format_spec and not _spec_too_wide(format_spec):
-        try:
-            return format(value, format_spec)
-        except (TypeError, ValueError):
-            pass  # a spec that does not suit the value falls back to the default rendering
-    if _is_number(value):
-        if name in _PERCENT_PLACEHOLDERS:
-            return f"{float(value) * 100:.0f}%"
-        return _plain_number(value)
-    return str(value)
-
-
-def render_opening_angle(template: str, context: Mapping[str, Any]) -> str:
-    """Fill an opening angle's ``{placeholder}`` fields from ``context``; never raises.
-
-    Only names in ``ALLOWED_PLACEHOLDERS`` are filled (no attribute or index access); a missing,
-    None/NaN or unknown one renders as ``"—"``; a template whose braces do not parse is returned as is.
-    A format wider than ``MAX_FORMAT_WIDTH`` is ignored (default rendering), and the text is cut to
-    ``MAX_OPENING_ANGLE_LENGTH`` characters.
-    """
-    if not template:
-        return ""
-    try:
-        parsed = list(_FORMATTER.parse(template))
-    except ValueError:
-        return _capped(template)
-    parts = []
-    for literal, field, format_spec, _conversion in parsed:
-        parts.append(literal)
-        if field is None:
-            continue
-        if field not in ALLOWED_PLACEHOLDERS or field not in context:
-            parts.append(MISSING_PLACEHOLDER_TEXT)
-        else:
-            parts.append(_format_placeholder(field, context[field], format_spec or ""))
-    return _capped("".join(parts))
-
-
-def _capped(text: str) -> str:
-    if len(text) <= MAX_OPENING_ANGLE_LENGTH:
-        return text
-    return text[: MAX_OPENING_ANGLE_LENGTH - len(_TRUNCATED)] + _TRUNCATED
-
-
-def _ratio(numerator: Any, denominator: Any) -> float | None:
-    if not (_is_number(numerator) and _is_number(denominator)):
-        return None
-    top, bottom = float(numerator), float(denominator)
-    if math.isnan(top) or math.isnan(bottom) or bottom == 0:
-        return None
-    return top / bottom
-
-
-def opening_angle_context(
-    *,
-    account: Mapping[str, Any],
-    latest: Mapping[str, Any],
-    expansion_type: str = "",
-    target: str = "",
-    estimate: Any = None,
-    signal_value: Any = None,
-    threshold: Any = None,
-) -> dict[str, Any]:
-    """Context for ``render_opening_angle`` from an account row, its ``latest_metrics`` row and the
-    primary signal's outcome (expansion type, target, estimate, reading, threshold).
-
-    seat_utilisation = seats_active / seats_licensed; api_utilisation = api_calls_30d / api_limit_30d;
-    ``module`` is the target of a module signal, ``target_tier`` that of a tier signal.
-    """
-    name = account.get("name") or account.get("account_name") or account.get("account_id") or ""
-    seats_active = latest.get("seats_active")
-    api_calls = latest.get("api_calls_30d")
-    return {
-        "account_name": name,
-        "seat_utilisation": _ratio(seats_active, account.get("seats_licensed")),
-        "seats_active": seats_active,
-        "seats_licensed": account.get("seats_licensed"),
-        "api_utilisation": _ratio(api_calls, account.get("api_limit_30d")),
-        "api_calls_30d": api_calls,
-        "api_limit_30d": account.get("api_limit_30d"),
-        "automation_workflows": latest.get("automation_workflows"),
-        "departments_active": latest.get("departments_active"),
-        "module": target if expansion_type == EXPANSION_MODULE else None,
-        "target_tier": target if expansion_type == EXPANSION_TIER else None,
-        "contract_arr": account.get("contract_arr"),
-        "estimate": estimate,
-        "signal_value": signal_value,
-        "threshold": threshold,
-    }

@@ -26,7 +26,7 @@ from routing import rules as routing_rules
 from routing import selectors as routing_selectors
 from routing.models import RoundRobinCursor
 from scoring import config as cfg
-from scoring import engine, selectors
+from scoring import engine, opening_angle, selectors, uplift
 from scoring.models import PassStatus, ScoringPass
 
 logger = logging.getLogger(__name__)
@@ -146,7 +146,7 @@ def _candidates(
         estimate = row["estimate"] if row["qualifies"] else 0.0
         rows = per_account_signals.get(account, [])
         primary_row = next((r for r in rows if script_spec and r.signal == script_spec.key), None)
-        context = engine.opening_angle_context(
+        context = opening_angle.opening_angle_context(
             account=acc,
             latest=latest,
             expansion_type=row["expansion_type"] if primary else "",
@@ -194,7 +194,7 @@ def _candidates(
             estimate_source=row["estimate_source"] if primary else "",
             triggered=_triggered(triggered.get(account, [])),
             evaluation=evaluation_record,
-            opening_angle=engine.render_opening_angle(script_spec.opening_angle, context)
+            opening_angle=opening_angle.render_opening_angle(script_spec.opening_angle, context)
             if script_spec
             else "",
             discovery_questions=list(script_spec.discovery_questions) if script_spec else [],
@@ -503,7 +503,7 @@ def scoring_pass_finish(*, scoring_pass: ScoringPass, counts: ChunkCounts, error
 
 def pass_inputs() -> tuple[cfg.ScoringConfig, dict[str, tuple[float, str]]]:
     config = selectors.scoring_config_load()
-    uplifts = engine.calibrate_uplifts(
+    uplifts = uplift.calibrate_uplifts(
         selectors.expansions_frame(), config.signals, config.policy.min_calibration_samples
     )
     return config, uplifts

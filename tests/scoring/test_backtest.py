@@ -20,7 +20,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from scoring import backtest as bt
-from scoring.engine import default_config, evaluate
+from scoring.defaults import default_config
+from scoring.engine import evaluate
 
 START = dt.date(2025, 1, 6)
 END = dt.date(2025, 3, 31)

@@ -24,21 +24,18 @@ from scoring.config import (
     ScoringConfig,
     SignalSpec,
 )
-from scoring.engine import (
+from scoring.defaults import default_config
+from scoring.engine import evaluate, triggered_signals, triggered_signals_by_account
+from scoring.opening_angle import (
     ALLOWED_PLACEHOLDERS,
     MAX_OPENING_ANGLE_LENGTH,
     MISSING_PLACEHOLDER_TEXT,
-    calibrate_uplifts,
-    default_config,
-    default_uplifts,
-    evaluate,
     opening_angle_context,
     oversized_formats,
     placeholder_names,
     render_opening_angle,
-    triggered_signals,
-    triggered_signals_by_account,
 )
+from scoring.uplift import calibrate_uplifts, default_uplifts
 
 AS_OF = dt.date(2026, 3, 31)
 

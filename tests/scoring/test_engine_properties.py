@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scoring.config import PRIORITY_RANK, TIER_ORDER, PolicySpec, ScoringConfig
-from scoring.engine import default_config, evaluate
+from scoring.defaults import default_config
+from scoring.engine import evaluate
 
 AS_OF = dt.date(2026, 3, 31)
 MODULES = ("analytics", "reporting")

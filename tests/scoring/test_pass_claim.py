@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from expansion.models import EQL
-from scoring.engine import default_config
+from scoring.defaults import default_config
 from scoring.models import PassStatus, ScoringPass
 from scoring.services import (
     ChunkCounts,
