@@ -35,10 +35,9 @@ class Target:
 
 
 def _embedded_ipv4(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address a 6to4, Teredo or NAT64 address leads to, if any."""
     if ip.version == 4:
         return None
-    if ip.ipv4_mapped:
-        return ip.ipv4_mapped
     if ip.sixtofour:
         return ip.sixtofour
     if ip.teredo:
@@ -51,6 +50,8 @@ def _embedded_ipv4(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> ipaddre
 def address_refusal(address: str) -> str | None:
     """What kind of non-public address ``address`` is (``"a loopback address"``), or None if public."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone (fe80::1%eth0)
+    if ip.version == 6 and ip.ipv4_mapped:  # ::ffff:a.b.c.d is the IPv4 address itself
+        return address_refusal(str(ip.ipv4_mapped))
     embedded = _embedded_ipv4(ip)
     if embedded is not None and (reason := address_refusal(str(embedded))):
         return reason
@@ -64,10 +65,10 @@ def address_refusal(address: str) -> str | None:
         return "a multicast address"
     if ip.version == 6 and ip.is_site_local:
         return "a site-local address"
-    if ip.is_private:
-        return "a private network address"
     if ip.is_reserved:
         return "a reserved address"
+    if ip.is_private:
+        return "a private network address"
     if not ip.is_global:
         return "not a public internet address"
     return None

@@ -8,12 +8,14 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import importlib
 import json
 import re
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import pytest
+from django.apps import apps as django_apps
 from django.utils import timezone
 from standardwebhooks import Webhook, WebhookVerificationError
 
@@ -21,6 +23,7 @@ from expansion.models import Role
 from routing.delivery import webhook_send
 from routing.models import WebhookDelivery, WebhookEndpoint
 from routing.services import eql_transition, eqls_announce
+from routing.webhook_signing import signature_headers
 from tests.contract import CONTRACT_KEYS
 from tests.factories import AccountFactory, EQLFactory, UserFactory
 from tests.routing.test_notifications import CLOSED_PORT_URL, local_server
@@ -352,3 +355,31 @@ def test_the_task_retries_a_down_endpoint_then_marks_it_failed(eql, ae, django_c
     assert eql.status == "contacted"
     delivery = WebhookDelivery.objects.get()
     assert (delivery.event, delivery.status, delivery.attempts) == ("eql.contacted", "failed", 4)
+
+
+def test_upgrading_keeps_the_legacy_signature_receivers_already_verify(eql):
+    # given: an endpoint from before Standard Webhooks, with a plain-text secret
+    migration = importlib.import_module("routing.migrations.0005_webhook_signing")
+    endpoint = WebhookEndpoint.objects.create(name="CRM", url="https://crm.example.com/", secret=SECRET)
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(secret="s3cret-shared-with-the-crm")
+
+    # when
+    migration.forwards(django_apps, None)
+
+    # then: a whsec_ secret with the same key bytes, so X-EQL-Signature is unchanged for the receiver
+    endpoint.refresh_from_db()
+    assert endpoint.secret == "whsec_czNjcmV0LXNoYXJlZC13aXRoLXRoZS1jcm0="
+    body = b'{"event": "eql.updated"}'
+    headers = signature_headers(
+        message_id="msg_1", timestamp=timezone.now(), body=body, secrets=endpoint.signing_secrets()
+    )
+    old_receiver = hmac.new(b"s3cret-shared-with-the-crm", body, hashlib.sha256).hexdigest()
+    assert headers["X-EQL-Signature"] == "sha256=" + old_receiver
+
+    # and running it again leaves a whsec_ secret alone; going back restores the plain text
+    migration.forwards(django_apps, None)
+    endpoint.refresh_from_db()
+    assert endpoint.secret == "whsec_czNjcmV0LXNoYXJlZC13aXRoLXRoZS1jcm0="
+    migration.backwards(django_apps, None)
+    endpoint.refresh_from_db()
+    assert endpoint.secret == "s3cret-shared-with-the-crm"
