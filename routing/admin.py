@@ -112,9 +112,11 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
     @admin.display(description="signing secrets")
     def signing(self, endpoint: WebhookEndpoint) -> str:
-        if endpoint.previous_secret:
-            return f"current + previous (rotated {endpoint.secret_rotated_at:%Y-%m-%d %H:%M})"
-        return "current only"
+        if not endpoint.previous_secret:
+            return "current only"
+        if endpoint.secret_rotated_at is None:
+            return "current + previous"
+        return f"current + previous (rotated {timezone.localtime(endpoint.secret_rotated_at):%Y-%m-%d %H:%M})"
 
     @admin.action(description="Rotate signing secret (the old one stays valid until retired)")
     def rotate_secret(self, request, queryset) -> None:

@@ -16,7 +16,7 @@ from routing.webhook_guard import RefusedURL, Target, address_refusal, post, url
 from routing.webhook_signing import secret_key
 from tests.factories import AccountFactory, EQLFactory, UserFactory
 from tests.routing.test_notifications import local_server
-from tests.routing.test_webhooks import SECRET, FakeRetry
+from tests.routing.test_webhooks import OTHER_SECRET, SECRET, FakeRetry
 
 ADD_URL = "/admin/routing/webhookendpoint/add/"
 CHANGELIST_URL = "/admin/routing/webhookendpoint/"
@@ -302,3 +302,23 @@ def test_rotating_keeps_the_old_secret_signing_until_it_is_retired(revops):
     endpoint.refresh_from_db()
     assert endpoint.previous_secret == ""
     assert endpoint.signing_secrets() == [endpoint.secret]
+
+
+def test_admin_pages_show_the_rotation_state(revops):
+    # given: one endpoint mid-rotation, one not
+    rotating = WebhookEndpoint.objects.create(
+        name="CRM", url="https://crm.example.com/hook", secret=OTHER_SECRET, previous_secret=SECRET
+    )
+    WebhookEndpoint.objects.filter(pk=rotating.pk).update(secret_rotated_at="2026-03-02T09:30:00Z")
+    WebhookEndpoint.objects.create(name="BI", url="https://bi.example.com/hook", secret=SECRET)
+
+    # when
+    changelist = revops.get(CHANGELIST_URL).content.decode()
+    change = revops.get(f"{CHANGELIST_URL}{rotating.pk}/change/")
+
+    # then
+    assert "current + previous (rotated 2026-03-02 09:30)" in changelist
+    assert "current only" in changelist
+    assert change.status_code == 200
+    assert SECRET in change.content.decode()  # the previous secret, read-only
+    assert "previous_secret" not in change.context["adminform"].form.fields
