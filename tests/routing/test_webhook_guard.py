@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import base64
 import socket
+import threading
+import urllib.error
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -322,3 +325,43 @@ def test_admin_pages_show_the_rotation_state(revops):
     assert change.status_code == 200
     assert SECRET in change.content.decode()  # the previous secret, read-only
     assert "previous_secret" not in change.context["adminform"].form.fields
+
+
+def test_a_redirect_is_a_failed_attempt_and_is_not_followed():
+    # given: an endpoint that redirects to another URL on the same server
+    followed: list[str] = []
+
+    class Redirecting(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(302)
+            self.send_header("Location", f"http://127.0.0.1:{self.server.server_address[1]}/internal")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_GET(self):
+            followed.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    port = server.server_address[1]
+    try:
+        # when / then: pinned or not, the 302 is an error and nothing fetches the Location
+        for target in (
+            Target(url=f"http://127.0.0.1:{port}/hook", host="127.0.0.1", address=None),
+            Target(url=f"http://crm.invalid:{port}/hook", host="crm.invalid", address="127.0.0.1"),
+        ):
+            with pytest.raises(urllib.error.HTTPError, match="302"):
+                post(target, b"{}", {}, timeout=5)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+    assert followed == []
