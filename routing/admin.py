@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.db import transaction
 from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -121,13 +122,14 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     @admin.action(description="Rotate signing secret (the old one stays valid until retired)")
     def rotate_secret(self, request, queryset) -> None:
         now = timezone.now()
-        endpoints = list(queryset)
-        dropped = [e.name for e in endpoints if e.previous_secret]
-        for endpoint in endpoints:
-            endpoint.previous_secret = endpoint.secret
-            endpoint.secret = secret_generate()
-            endpoint.secret_rotated_at = now
-            endpoint.save(update_fields=["previous_secret", "secret", "secret_rotated_at"])
+        with transaction.atomic():  # two admins rotating at once must not lose a secret
+            endpoints = list(queryset.select_for_update())
+            dropped = [e.name for e in endpoints if e.previous_secret]
+            for endpoint in endpoints:
+                endpoint.previous_secret = endpoint.secret
+                endpoint.secret = secret_generate()
+                endpoint.secret_rotated_at = now
+                endpoint.save(update_fields=["previous_secret", "secret", "secret_rotated_at"])
         self.message_user(
             request,
             f"New signing secret for {', '.join(e.name for e in endpoints)}. Deliveries are signed with "
