@@ -247,6 +247,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "eql@example.com")
 SLACK_WEBHOOK_URL = os.environ.get("SLACK_WEBHOOK_URL", "")
 SLACK_TIMEOUT_SECONDS = float(os.environ.get("SLACK_TIMEOUT_SECONDS", "5"))
 WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
+# Webhook URLs on loopback, private, link-local (cloud metadata), multicast or reserved addresses are
+# refused in admin and at send time; true allows them (a CRM on the internal network, local testing).
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
 # First retry of a failed email/Slack/webhook delivery after this many seconds, doubling each time.
 DELIVERY_RETRY_BASE_SECONDS = float(os.environ.get("DELIVERY_RETRY_BASE_SECONDS", "30"))
 APP_BASE_URL = os.environ.get("APP_BASE_URL", "http://127.0.0.1:8000")

@@ -1,9 +1,17 @@
 """Admin for RevOps: routing rules and reason codes (with history), notifications, webhooks."""
 
-from django.contrib import admin
+from urllib.parse import urlsplit
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.db import transaction
+from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
+from routing import webhook_guard
 from routing.models import Delivery, Notification, ReasonCode, RoutingRule, WebhookDelivery, WebhookEndpoint
+from routing.webhook_signing import secret_generate, secret_strength_problem
 
 
 @admin.register(RoutingRule)
@@ -55,9 +63,92 @@ class DeliveryAdmin(admin.ModelAdmin):
     raw_id_fields = ("notification",)
 
 
+class WebhookEndpointForm(forms.ModelForm):
+    url = forms.URLField(
+        max_length=200,
+        assume_scheme="https",
+        help_text=WebhookEndpoint._meta.get_field("url").help_text,
+        widget=forms.URLInput(attrs={"size": 60}),
+    )
+    secret = forms.CharField(
+        required=False,
+        max_length=200,
+        help_text=WebhookEndpoint._meta.get_field("secret").help_text + " Leave empty to generate one.",
+        widget=forms.TextInput(attrs={"size": 60, "autocomplete": "off"}),
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ("name", "url", "active", "max_attempts", "secret")
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"]
+        try:
+            webhook_guard.url_target(url, allow_private=settings.WEBHOOK_ALLOW_PRIVATE)
+        except webhook_guard.RefusedURL as exc:
+            raise forms.ValidationError(f"This URL cannot receive webhooks: {exc}") from exc
+        except OSError as exc:
+            host = urlsplit(url).hostname
+            raise forms.ValidationError(
+                f"The host {host} could not be looked up ({exc.strerror or exc}), so it cannot be checked "
+                "to be a public address. Check the spelling, or try again when its DNS name exists."
+            ) from exc
+        return url
+
+    def clean_secret(self) -> str:
+        secret = self.cleaned_data["secret"].strip()
+        if not secret:
+            return self.instance.secret or secret_generate()
+        if secret != self.instance.secret and (problem := secret_strength_problem(secret)):
+            raise forms.ValidationError(problem)
+        return secret
+
+
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
-    list_display = ("name", "url", "active", "max_attempts")
+    form = WebhookEndpointForm
+    list_display = ("name", "url", "active", "max_attempts", "signing")
+    readonly_fields = ("previous_secret", "secret_rotated_at")
+    actions = ("rotate_secret", "retire_previous_secret")
+
+    @admin.display(description="signing secrets")
+    def signing(self, endpoint: WebhookEndpoint) -> str:
+        if not endpoint.previous_secret:
+            return "current only"
+        if endpoint.secret_rotated_at is None:
+            return "current + previous"
+        return f"current + previous (rotated {timezone.localtime(endpoint.secret_rotated_at):%Y-%m-%d %H:%M})"
+
+    @admin.action(description="Rotate signing secret (the old one stays valid until retired)")
+    def rotate_secret(self, request, queryset) -> None:
+        now = timezone.now()
+        with transaction.atomic():  # two admins rotating at once must not lose a secret
+            endpoints = list(queryset.select_for_update())
+            dropped = [e.name for e in endpoints if e.previous_secret]
+            for endpoint in endpoints:
+                endpoint.previous_secret = endpoint.secret
+                endpoint.secret = secret_generate()
+                endpoint.secret_rotated_at = now
+                endpoint.save(update_fields=["previous_secret", "secret", "secret_rotated_at"])
+        self.message_user(
+            request,
+            f"New signing secret for {', '.join(e.name for e in endpoints)}. Deliveries are signed with "
+            "the new and the old secret until you retire the old one: open each endpoint, give its "
+            "receiver the new secret, then run 'Retire previous signing secret'."
+            + (
+                f" The secret before the old one no longer signs for {', '.join(dropped)}." if dropped else ""
+            ),
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Retire previous signing secret (sign with the current one only)")
+    def retire_previous_secret(self, request, queryset) -> None:
+        n = queryset.exclude(previous_secret="").update(previous_secret="")
+        self.message_user(
+            request,
+            f"Retired the previous signing secret of {n} endpoint(s); they sign with the current one only.",
+            messages.SUCCESS,
+        )
 
 
 @admin.register(WebhookDelivery)
@@ -65,3 +156,5 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     list_display = ("created_at", "endpoint", "eql", "event", "status", "attempts", "last_error")
     list_filter = ("status", "event", "endpoint")
     raw_id_fields = ("eql",)
+    readonly_fields = ("message_id",)
+    search_fields = ("message_id",)

@@ -1,10 +1,8 @@
-"""Sending: email and Slack for notifications, HMAC-signed webhooks for CRMs; the review-window sweep."""
+"""Sending: email and Slack for notifications, signed webhooks for CRMs; the review-window sweep."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import json
 import logging
 import time
@@ -18,12 +16,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from expansion.models import EQL, OPEN_STATUSES
+from routing import webhook_guard, webhook_signing
 from routing.models import Delivery, Notification, WebhookDelivery
 
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
-SIGNATURE_HEADER = "X-EQL-Signature"
 
 
 class DeliveryFailed(Exception):
@@ -98,12 +96,12 @@ def delivery_send(*, delivery_id: int) -> str:
     raise failure
 
 
-def sign(secret: str, body: bytes) -> str:
-    """HMAC-SHA256 of the raw body, hex, as ``sha256=<hex>`` (verify with hmac.compare_digest)."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
 def webhook_send(*, webhook_delivery_id: int, retry) -> str:
+    """Send one webhook attempt, signed for this attempt's time with the delivery's stable webhook-id.
+
+    A URL the guard refuses (it points at a private address now) fails the delivery at once, with
+    the reason and no request; network and HTTP errors are retried with backoff up to max_attempts.
+    """
     with transaction.atomic():
         d = WebhookDelivery.objects.select_for_update().select_related("endpoint").get(pk=webhook_delivery_id)
         if d.status != WebhookDelivery.Status.PENDING:
@@ -112,12 +110,27 @@ def webhook_send(*, webhook_delivery_id: int, retry) -> str:
         body = json.dumps(d.payload, sort_keys=True).encode()
         started = time.monotonic()
         try:
-            _post_json(
-                d.endpoint.url,
-                body,
-                {SIGNATURE_HEADER: sign(d.endpoint.secret, body)},
-                settings.WEBHOOK_TIMEOUT_SECONDS,
+            target = webhook_guard.url_target(d.endpoint.url, allow_private=settings.WEBHOOK_ALLOW_PRIVATE)
+            headers = webhook_signing.signature_headers(
+                message_id=d.message_id,
+                timestamp=timezone.now(),
+                body=body,
+                secrets=d.endpoint.signing_secrets(),
             )
+            webhook_guard.post(target, body, headers, settings.WEBHOOK_TIMEOUT_SECONDS)
+        except (webhook_guard.RefusedURL, webhook_signing.InvalidSecret) as exc:
+            d.last_error = f"Refused, no request made: {exc}"[:2000]
+            d.status = WebhookDelivery.Status.FAILED
+            d.save(update_fields=["attempts", "status", "last_error"])
+            logger.warning(
+                "webhook delivery=%s endpoint=%s attempt=%d status=failed seconds=%.2f error=%s",
+                d.pk,
+                d.endpoint_id,
+                d.attempts,
+                time.monotonic() - started,
+                d.last_error,
+            )
+            return d.status
         except (OSError, urllib.error.URLError, TimeoutError) as exc:
             d.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             final = d.attempts >= d.endpoint.max_attempts

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from simple_history.models import HistoricalRecords
 
 from expansion.models import EQL, Route
+from routing.webhook_signing import InvalidSecret, secret_key
 
 
 class RoutingRule(models.Model):
@@ -117,15 +121,46 @@ class Delivery(models.Model):
         return f"{self.channel} {self.status}"
 
 
+def webhook_secret_validate(value: str) -> None:
+    try:
+        secret_key(value)
+    except InvalidSecret as exc:
+        raise ValidationError(str(exc)) from exc
+
+
+def webhook_message_id() -> str:
+    """A delivery's ``webhook-id``: the same on every retry, so receivers can drop duplicates."""
+    return f"msg_{uuid.uuid4().hex}"
+
+
 class WebhookEndpoint(models.Model):
     name = models.CharField(max_length=120)
-    url = models.URLField()
-    secret = models.CharField(max_length=128, help_text="Shared secret for the X-EQL-Signature HMAC-SHA256.")
+    url = models.URLField(
+        help_text="Must be a public internet address (private, loopback and link-local ones are refused)."
+    )
+    secret = models.CharField(
+        max_length=200,
+        validators=[webhook_secret_validate],
+        help_text="Current signing secret (whsec_ followed by base64), shared with the receiver. "
+        "Editing it switches at once; the 'Rotate signing secret' action keeps the old one valid too.",
+    )
+    previous_secret = models.CharField(
+        max_length=200,
+        blank=True,
+        validators=[webhook_secret_validate],
+        help_text="The secret before the last rotation; deliveries are signed with both until it is "
+        "retired ('Retire previous signing secret' action).",
+    )
+    secret_rotated_at = models.DateTimeField(null=True, blank=True)
     active = models.BooleanField(default=True)
     max_attempts = models.PositiveSmallIntegerField(default=5)
 
     def __str__(self) -> str:
         return self.name
+
+    def signing_secrets(self) -> list[str]:
+        """The active secrets, current first."""
+        return [self.secret, *([self.previous_secret] if self.previous_secret else [])]
 
 
 class WebhookDelivery(models.Model):
@@ -136,6 +171,7 @@ class WebhookDelivery(models.Model):
 
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
     eql = models.ForeignKey(EQL, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    message_id = models.CharField(max_length=40, unique=True, default=webhook_message_id, editable=False)
     event = models.CharField(max_length=24)
     payload = models.JSONField()
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
