@@ -7,6 +7,8 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
 
+from expansion import statuses
+
 
 class Role(models.TextChoices):
     AE = "AE", "Account Executive"
@@ -208,17 +210,17 @@ class Expansion(models.Model):
 
 
 class EQLStatus(models.TextChoices):
-    NEW = "new", "New"
-    CONTACTED = "contacted", "Contacted"
-    CALL_BOOKED = "call_booked", "Call booked"
-    PROPOSAL_SENT = "proposal_sent", "Proposal sent"
-    WON = "won", "Won"
-    LOST = "lost", "Lost"
-    DECLINED = "declined", "Declined"
+    NEW = statuses.NEW, "New"
+    CONTACTED = statuses.CONTACTED, "Contacted"
+    CALL_BOOKED = statuses.CALL_BOOKED, "Call booked"
+    PROPOSAL_SENT = statuses.PROPOSAL_SENT, "Proposal sent"
+    WON = statuses.WON, "Won"
+    LOST = statuses.LOST, "Lost"
+    DECLINED = statuses.DECLINED, "Declined"
 
 
-OPEN_STATUSES = (EQLStatus.NEW, EQLStatus.CONTACTED, EQLStatus.CALL_BOOKED, EQLStatus.PROPOSAL_SENT)
-CLOSED_STATUSES = (EQLStatus.WON, EQLStatus.LOST, EQLStatus.DECLINED)
+OPEN_STATUSES = tuple(EQLStatus(s) for s in statuses.OPEN)
+CLOSED_STATUSES = tuple(EQLStatus(s) for s in statuses.CLOSED)
 
 
 class Route(models.TextChoices):

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from expansion.statuses import OPEN
+
 TOP_N = 5
 
 
@@ -37,9 +39,6 @@ class Digest:
     won_value: Decimal
     sla_misses: int
     top: tuple[DigestRow, ...]
-
-
-OPEN = ("new", "contacted", "call_booked", "proposal_sent")
 
 
 def summarise(rows: Sequence[DigestRow], week_start: dt.datetime, week_end: dt.datetime) -> Digest:

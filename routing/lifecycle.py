@@ -4,10 +4,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-NEW, CONTACTED, CALL_BOOKED, PROPOSAL_SENT = "new", "contacted", "call_booked", "proposal_sent"
-WON, LOST, DECLINED = "won", "lost", "declined"
-OPEN = (NEW, CONTACTED, CALL_BOOKED, PROPOSAL_SENT)
-CLOSED = (WON, LOST, DECLINED)
+from expansion.statuses import (
+    CALL_BOOKED,
+    CLOSED,
+    CONTACTED,
+    DECLINED,
+    LOST,
+    NEW,
+    OPEN,
+    PROPOSAL_SENT,
+    WON,
+)
+
+# The statuses are defined once, in expansion.statuses; the lifecycle speaks of them (and of the events
+# named after them) as lifecycle.WON etc., so they are part of this module's interface.
+__all__ = [
+    "CALL_BOOKED",
+    "CLOSED",
+    "CONTACTED",
+    "DECLINED",
+    "LOST",
+    "NEW",
+    "OPEN",
+    "PROPOSAL_SENT",
+    "WON",
+]
 
 #: event -> states it may be sent from. Outreach may skip ahead (a first call can be booked at once);
 #: won and lost need a conversation first; declined is allowed from any open state.
