@@ -2,12 +2,18 @@
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import PermissionDenied
 
 from expansion.models import EQL, Account, Activity, Expansion, Metric, UsageSnapshot, User
+from expansion.roles import PRIVILEGED_ROLES, is_privileged_account, may_manage_privileged
+from expansion.services import assign_role_group
 
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    """People and roles. Only a superuser grants superuser, staff, groups or the RevOps and Finance
+    roles, or changes a superuser's, RevOps' or Finance's account; RevOps manages everyone else."""
+
     list_display = ("email", "name", "role", "manager", "capacity", "is_active", "is_staff")
     list_filter = ("role", "is_active", "is_staff", "groups")
     search_fields = ("email", "name")
@@ -23,6 +29,52 @@ class UserAdmin(BaseUserAdmin):
             {"classes": ("wide",), "fields": ("username", "email", "name", "role", "password1", "password2")},
         ),
     )
+    #: What a user without superuser rights sees under "Permissions" (no superuser, staff or groups).
+    limited_permission_fields = ("is_active",)
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or may_manage_privileged(request.user):
+            return fieldsets
+        return [
+            (name, {**opts, "fields": self.limited_permission_fields})
+            if name == "Permissions"
+            else (name, opts)
+            for name, opts in fieldsets
+        ]
+
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        if db_field.name == "role" and not may_manage_privileged(request.user):
+            kwargs["choices"] = [
+                choice
+                for choice in db_field.get_choices(include_blank=True)
+                if choice[0] not in PRIVILEGED_ROLES
+            ]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if obj is not None and is_privileged_account(obj) and not may_manage_privileged(request.user):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if obj is not None and is_privileged_account(obj) and not may_manage_privileged(request.user):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        if not may_manage_privileged(request.user) and is_privileged_account(obj):
+            # The form offers no such choice; this refuses a forged POST all the same.
+            raise PermissionDenied(
+                "Only a superuser may create or change a superuser, RevOps or Finance account."
+            )
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # A role set here gets its permission group, as the import does (unless groups were chosen here).
+        if "role" in form.changed_data and "groups" not in form.changed_data:
+            assign_role_group(form.instance)
 
 
 @admin.register(Account)

@@ -105,7 +105,9 @@ class ImportFileView(APIView):
             "`manage.py import_data`: upsert by id, one transaction per file, and a file with any invalid "
             "row is rejected whole with every problem listed as `file:line: column: reason`. Send the CSV "
             "as the raw body (`Content-Type: text/csv`) or as the multipart field `file`. RevOps only; "
-            "bodies above IMPORT_MAX_UPLOAD_BYTES are refused with 413 before they are read."
+            "bodies above IMPORT_MAX_UPLOAD_BYTES are refused with 413 before they are read. Unless you are "
+            "a superuser, a users.csv row that would create or change a superuser, RevOps or Finance "
+            "account is an invalid row (`users.csv:line: role: only a superuser may ...`)."
         ),
         tags=["import"],
         parameters=[
@@ -159,7 +161,7 @@ class ImportFileView(APIView):
                 )
                 return self._rejected(ImportRejected(file, [reason]))
             try:
-                result = import_file(name=file, stream=stream)
+                result = import_file(name=file, stream=stream, by=request.user)
             except ImportRejected as exc:
                 logger.info(
                     "api import rejected file=%s user=%s problems=%d", file, request.user, len(exc.errors)

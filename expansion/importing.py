@@ -423,3 +423,49 @@ def validate_expansions(
         }
     )
     return c.result(rows)
+
+
+#: Roles only a superuser may create or change through users.csv (mirrors ``expansion.roles``).
+PRIVILEGED_ROLES = ("RevOps", "Finance")
+ASK_A_SUPERUSER = "; ask a superuser to import this row (or to run manage.py import_data)"
+
+
+@dataclass(frozen=True)
+class ExistingUser:
+    """What users.csv can change about a person already in the database."""
+
+    name: str
+    role: str
+    manager_email: str
+    capacity: int | None
+    is_superuser: bool = False
+
+
+def check_privileged_users(rows: pd.DataFrame, existing: dict[str, ExistingUser]) -> list[RowError]:
+    """Rows (already validated) that would create or change a superuser, RevOps or Finance account.
+
+    For an importer who is not a superuser: such rows are refused (the file is rejected whole). A row
+    equal to what is stored changes nothing and passes, so re-importing the same export still works.
+    """
+    errors = []
+    for r in rows.itertuples(index=False):
+        capacity = None if pd.isna(r.capacity) else int(r.capacity)
+        now = existing.get(r.email)
+        if now is None:
+            if r.role in PRIVILEGED_ROLES:
+                reason = f"only a superuser may create a {r.role} user ({r.email})"
+                errors.append(RowError("users.csv", int(r.line_no), "role", reason + ASK_A_SUPERUSER))
+            continue
+        wanted = ExistingUser(r.name, r.role, r.manager_email, capacity, now.is_superuser)
+        if wanted == now:
+            continue
+        if now.is_superuser:
+            reason = f"only a superuser may change {r.email}, a superuser's account"
+        elif now.role in PRIVILEGED_ROLES:
+            reason = f"only a superuser may change {r.email}, a {now.role} user"
+        elif r.role in PRIVILEGED_ROLES:
+            reason = f"only a superuser may give {r.email} the {r.role} role"
+        else:
+            continue
+        errors.append(RowError("users.csv", int(r.line_no), "role", reason + ASK_A_SUPERUSER))
+    return errors

@@ -29,3 +29,18 @@ def ensure_role_groups(**_kwargs) -> None:
             perms = Permission.objects.filter(content_type__app_label=app_label)
             wanted += [p for p in perms if p.codename.split("_", 1)[0] in actions]
         group.permissions.set(wanted)
+
+
+#: Roles whose accounts only a superuser may create, grant or change: RevOps holds admin, Finance audits
+#: RevOps' work; if RevOps could make either (or a superuser), the separation between them would be gone.
+PRIVILEGED_ROLES: tuple[str, ...] = ("RevOps", "Finance")
+
+
+def may_manage_privileged(actor) -> bool:
+    """Whether ``actor`` may grant superuser, staff, groups, permissions or a privileged role."""
+    return bool(actor is not None and actor.is_superuser)
+
+
+def is_privileged_account(user) -> bool:
+    """A superuser's, RevOps' or Finance's account: only a superuser may change it."""
+    return bool(user.is_superuser or user.role in PRIVILEGED_ROLES)

@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from expansion import importing
 from expansion.importing import RowError
 from expansion.models import Account, Activity, Expansion, Metric, Role, User
+from expansion.roles import may_manage_privileged
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +107,8 @@ def _read_chunks(stream: IO[bytes], name: str) -> Iterable[tuple[pd.DataFrame, i
         raise ImportRejected(name, [f"{name}: file: not a readable CSV ({str(exc).strip()})"]) from exc
 
 
-def _assign_role_group(user: User) -> None:
+def assign_role_group(user: User) -> None:
+    """Put a person in their role's permission group (only that one)."""
     if user.role:
         group, _ = Group.objects.get_or_create(name=user.role)
         user.groups.set([group])
@@ -136,8 +138,10 @@ def _upsert(model, key: str, records: list[dict]) -> tuple[int, int]:
 class _FileImporter:
     name = ""
 
-    def __init__(self, progress: Progress):
+    def __init__(self, progress: Progress, by: User | None = None):
         self.progress = progress
+        #: Who imports: None for an operator at the server (``import_data``), else the API's user.
+        self.by = by
         self.errors: list[RowError] = []
         self.result = FileResult(self.name)
 
@@ -199,16 +203,36 @@ def _known_accounts() -> Callable[[pd.Series], pd.Series]:
     return lambda s: s.isin(ids)
 
 
+def _existing_users(rows: pd.DataFrame) -> dict[str, importing.ExistingUser]:
+    """What is stored now for the people in ``rows`` (for the privileged-account check)."""
+    people = User.objects.filter(email__in=rows["email"].tolist()).select_related("manager")
+    return {
+        u.email: importing.ExistingUser(
+            name=u.name,
+            role=u.role,
+            manager_email=u.manager.email if u.manager else "",
+            capacity=u.capacity,
+            is_superuser=u.is_superuser,
+        )
+        for u in people
+    }
+
+
 class UsersImporter(_FileImporter):
     name = "users.csv"
 
-    def __init__(self, progress):
-        super().__init__(progress)
+    def __init__(self, progress, by=None):
+        super().__init__(progress, by)
         self.seen: set[str] = set()
         self.managers: dict[str, str] = {}
 
     def validate(self, chunk, first_line):
-        return importing.validate_users(chunk, first_line, self.seen)
+        checked = importing.validate_users(chunk, first_line, self.seen)
+        if self.by is not None and not may_manage_privileged(self.by):
+            checked.errors = sorted(
+                checked.errors + importing.check_privileged_users(checked.rows, _existing_users(checked.rows))
+            )
+        return checked
 
     def write(self, rows):
         records = []
@@ -247,15 +271,15 @@ class UsersImporter(_FileImporter):
                 user.manager_id = manager_id
                 changed.append(user)
             if user.role and not user.groups.filter(name=user.role).exists():
-                _assign_role_group(user)
+                assign_role_group(user)
         User.objects.bulk_update(changed, ["manager"])
 
 
 class AccountsImporter(_FileImporter):
     name = "accounts.csv"
 
-    def __init__(self, progress):
-        super().__init__(progress)
+    def __init__(self, progress, by=None):
+        super().__init__(progress, by)
         self.seen: set[str] = set()
         self.known_user = _known_users()
         self.user_ids = dict(User.objects.values_list("email", "pk"))
@@ -291,8 +315,8 @@ class UsageImporter(_FileImporter):
 
     name = "usage.csv"
 
-    def __init__(self, progress):
-        super().__init__(progress)
+    def __init__(self, progress, by=None):
+        super().__init__(progress, by)
         pk_by_id = pd.Series(dict(Account.objects.values_list("account_id", "pk")), dtype="float64")
         self.account_pk = lambda s: s.map(pk_by_id)
         self.metric_ids = dict(Metric.objects.values_list("name", "pk"))
@@ -391,8 +415,8 @@ class UsageImporter(_FileImporter):
 class ActivitiesImporter(_FileImporter):
     name = "activities.csv"
 
-    def __init__(self, progress):
-        super().__init__(progress)
+    def __init__(self, progress, by=None):
+        super().__init__(progress, by)
         self.seen: set[str] = set()
         self.account_pks = dict(Account.objects.values_list("account_id", "pk"))
         self.account_known = lambda s: s.isin(self.account_pks.keys())
@@ -420,8 +444,8 @@ class ActivitiesImporter(_FileImporter):
 class ExpansionsImporter(_FileImporter):
     name = "expansions.csv"
 
-    def __init__(self, progress):
-        super().__init__(progress)
+    def __init__(self, progress, by=None):
+        super().__init__(progress, by)
         self.seen: set[str] = set()
         self.account_pks = dict(Account.objects.values_list("account_id", "pk"))
         self.account_known = lambda s: s.isin(self.account_pks.keys())
@@ -452,15 +476,21 @@ IMPORTERS: dict[str, type[_FileImporter]] = {
 }
 
 
-def import_file(*, name: str, stream: IO[bytes], progress: Progress | None = None) -> FileResult:
-    """Load one export file in one transaction; any invalid row rejects the whole file (ImportRejected)."""
+def import_file(
+    *, name: str, stream: IO[bytes], progress: Progress | None = None, by: User | None = None
+) -> FileResult:
+    """Load one export file in one transaction; any invalid row rejects the whole file (ImportRejected).
+
+    ``by`` is the person importing through the API; None means an operator at the server
+    (``manage.py import_data``). Unless ``by`` is a superuser, users.csv rows that would create or
+    change a superuser, RevOps or Finance account are invalid rows."""
     if name not in IMPORTERS:
         raise ImportRejected(
             name, [f"{name}: file: unknown file; expected one of {', '.join(importing.FILE_ORDER)}"]
         )
     progress = progress or Progress()
     with transaction.atomic():
-        result = IMPORTERS[name](progress).run(stream)
+        result = IMPORTERS[name](progress, by).run(stream)
     logger.info(
         "import file=%s rows=%d created=%d updated=%d seconds=%.2f",
         name,
@@ -497,5 +527,5 @@ def user_set_role(*, user: User, role: str) -> User:
         raise ValueError(f"unknown role {role!r}")
     user.role = role
     user.save(update_fields=["role"])
-    _assign_role_group(user)
+    assign_role_group(user)
     return user

@@ -936,3 +936,16 @@ def test_unknown_extra_columns_are_ignored(db, tmp_path):
         }
     }
     assert User.objects.get(email="alex@example.com").capacity == 25
+
+
+def test_import_data_is_an_operator_command_and_may_create_and_change_privileged_users(tmp_path):
+    # given: the operator at the server creates RevOps and Finance people...
+    users = USERS + "fin@example.com,Fay Finance,Finance,,\n"
+    run_import(write_export(tmp_path / "one", {"users.csv": users}))
+
+    # when: ...and later changes them
+    run_import(write_export(tmp_path / "two", {"users.csv": users.replace("Fay Finance,Finance", "Fay,AE")}))
+
+    # then
+    assert User.objects.get(email="olli@example.com").groups.get().name == "RevOps"
+    assert User.objects.get(email="fin@example.com").role == "AE"

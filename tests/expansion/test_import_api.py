@@ -18,6 +18,8 @@ from tests.factories import AccountFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 FILES = ["users.csv", "accounts.csv", "usage.csv", "activities.csv", "expansions.csv"]
+#: USERS without its RevOps row: the people a RevOps user may import (only a superuser adds RevOps/Finance).
+TEAM = USERS.replace("olli@example.com,Olli Ops,RevOps,,\n", "")
 BAD_ACCOUNTS = ACCOUNTS.replace("A-3,Initech,SMB,Starter,6000.50", "A-3,Initech,Tiny,Starter,-5")
 
 
@@ -45,21 +47,20 @@ def revops_client(revops) -> APIClient:
 @pytest.fixture
 def with_users(revops_client):
     """users.csv is loaded, so accounts.csv can refer to its people."""
-    assert post_csv(revops_client, "users.csv", USERS).status_code == 200
+    assert post_csv(revops_client, "users.csv", TEAM).status_code == 200
 
 
 def test_revops_imports_a_raw_csv_body(revops_client):
     # when
-    response = post_csv(revops_client, "users.csv", USERS)
+    response = post_csv(revops_client, "users.csv", TEAM)
 
     # then
     assert response.status_code == 200
-    assert response.json() == {"file": "users.csv", "rows": 4, "created": 4, "updated": 0}
+    assert response.json() == {"file": "users.csv", "rows": 3, "created": 3, "updated": 0}
     assert set(User.objects.values_list("email", flat=True)) >= {
         "mia@example.com",
         "alex@example.com",
         "casey@example.com",
-        "olli@example.com",
     }
 
 
@@ -96,11 +97,11 @@ def test_token_authentication_works(revops):
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
 
     # when
-    response = post_csv(client, "users.csv", USERS)
+    response = post_csv(client, "users.csv", TEAM)
 
     # then
     assert response.status_code == 200
-    assert response.json() == {"file": "users.csv", "rows": 4, "created": 4, "updated": 0}
+    assert response.json() == {"file": "users.csv", "rows": 3, "created": 3, "updated": 0}
 
 
 def test_superuser_without_a_role_may_import():
@@ -308,7 +309,7 @@ def test_multipart_upload_above_the_limit_is_413(revops_client, settings):
 
 def test_upload_at_the_limit_is_accepted(revops_client, settings):
     # given
-    body = USERS.encode()
+    body = TEAM.encode()
     settings.IMPORT_MAX_UPLOAD_BYTES = len(body)
 
     # when
@@ -345,3 +346,112 @@ def test_openapi_schema_documents_the_import(revops_client):
     assert sorted(operation["responses"]) == ["200", "400", "401", "403", "404", "413"]
     [parameter] = [p for p in operation["parameters"] if p["name"] == "file"]
     assert (parameter["in"], sorted(parameter["schema"]["enum"])) == ("path", sorted(FILES))
+
+
+# --------------------------------------------------------------------------------------------------
+# Only a superuser creates or changes superuser, RevOps and Finance accounts (#13)
+# --------------------------------------------------------------------------------------------------
+
+ASK = "; ask a superuser to import this row (or to run manage.py import_data)"
+
+
+def test_revops_may_not_create_a_revops_user_and_the_file_is_rejected_whole(revops_client):
+    # given
+    before = contents()
+
+    # when
+    response = post_csv(revops_client, "users.csv", USERS + "fin@example.com,Fay Finance,Finance,,\n")
+
+    # then
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        f"users.csv:5: role: only a superuser may create a RevOps user (olli@example.com){ASK}",
+        f"users.csv:6: role: only a superuser may create a Finance user (fin@example.com){ASK}",
+    ]
+    assert contents() == before
+    assert not User.objects.filter(email__in=["mia@example.com", "olli@example.com"]).exists()
+
+
+def test_revops_may_not_promote_someone_to_revops_or_finance(revops_client, with_users):
+    # given
+    before = contents()
+
+    # when
+    response = post_csv(revops_client, "users.csv", TEAM.replace("Alex AE,AE,", "Alex AE,Finance,"))
+
+    # then
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        f"users.csv:3: role: only a superuser may give alex@example.com the Finance role{ASK}"
+    ]
+    assert contents() == before
+    assert User.objects.get(email="alex@example.com").role == Role.AE
+
+
+@pytest.mark.parametrize(
+    ("who", "kind"),
+    [
+        pytest.param({"role": Role.FINANCE}, "a Finance user", id="finance"),
+        pytest.param({"role": Role.REVOPS}, "a RevOps user", id="revops"),
+        pytest.param({"role": "", "is_superuser": True}, "a superuser's account", id="superuser"),
+    ],
+)
+def test_revops_may_not_change_or_demote_a_privileged_account(revops_client, who, kind):
+    # given
+    UserFactory(email="fin@example.com", name="Fay", **who)
+    before = contents()
+
+    # when: demoted to AE (or renamed)
+    response = post_csv(revops_client, "users.csv", "email,name,role\nfin@example.com,Fay,AE\n")
+
+    # then
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        f"users.csv:2: role: only a superuser may change fin@example.com, {kind}{ASK}"
+    ]
+    assert contents() == before
+
+
+def test_revops_may_reimport_unchanged_privileged_rows(revops_client):
+    # given: the export as a superuser (or import_data) loaded it
+    superuser = APIClient()
+    superuser.force_login(UserFactory(role="", is_superuser=True, is_staff=True))
+    assert post_csv(superuser, "users.csv", USERS).status_code == 200
+
+    # when
+    response = post_csv(revops_client, "users.csv", USERS)
+
+    # then
+    assert response.status_code == 200
+    assert response.json() == {"file": "users.csv", "rows": 4, "created": 0, "updated": 0}
+
+
+def test_revops_may_not_change_a_revops_users_manager(revops_client):
+    # given
+    UserFactory(email="mia@example.com", role=Role.MANAGER)
+    UserFactory(email="olli@example.com", name="Olli Ops", role=Role.REVOPS)
+
+    # when
+    response = post_csv(
+        revops_client,
+        "users.csv",
+        "email,name,role,manager_email\nolli@example.com,Olli Ops,RevOps,mia@example.com\n",
+    )
+
+    # then
+    assert response.status_code == 400
+    assert User.objects.get(email="olli@example.com").manager is None
+
+
+def test_a_superuser_may_create_revops_and_finance_users():
+    # given
+    client = APIClient()
+    client.force_login(UserFactory(role="", is_superuser=True, is_staff=True))
+
+    # when
+    response = post_csv(client, "users.csv", USERS + "fin@example.com,Fay Finance,Finance,,\n")
+
+    # then
+    assert response.status_code == 200
+    assert User.objects.get(email="olli@example.com").groups.get().name == Role.REVOPS
+    assert User.objects.get(email="fin@example.com").role == Role.FINANCE
