@@ -19,15 +19,27 @@ from expansion.statuses import (
 # The statuses are defined once, in expansion.statuses; the lifecycle speaks of them (and of the events
 # named after them) as lifecycle.WON etc., so they are part of this module's interface.
 __all__ = [
+    "ACTIVITY_TYPE",
     "CALL_BOOKED",
     "CLOSED",
     "CONTACTED",
+    "CSM_EVENTS",
     "DECLINED",
+    "EVENTS",
     "LOST",
     "NEW",
     "OPEN",
+    "OUTREACH",
     "PROPOSAL_SENT",
+    "STATUS_EVENTS",
+    "TRANSITIONS",
     "WON",
+    "Actor",
+    "EqlView",
+    "TransitionError",
+    "can_act",
+    "can_view",
+    "check_event",
 ]
 
 #: event -> states it may be sent from. Outreach may skip ahead (a first call can be booked at once);
