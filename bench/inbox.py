@@ -259,7 +259,7 @@ def run(args: argparse.Namespace, people: dict) -> list[dict]:
     from django.test import Client
     from django.urls import reverse
 
-    from routing.api import visible_eqls
+    from routing.selectors import eqls_visible
 
     settings.DEBUG = False  # no query log, as in production
     rng = random.Random(args.seed + 1)
@@ -285,11 +285,15 @@ def run(args: argparse.Namespace, people: dict) -> list[dict]:
             query = "&".join(f"{k}={v}" for k, v in params.items())
             queue_urls.append(reverse("inbox") + (f"?{query}" if query else ""))
         pks = list(
-            visible_eqls(user).filter(status__in=["new", "contacted"]).values_list("pk", flat=True)[:5000]
+            eqls_visible(user=user)
+            .filter(status__in=["new", "contacted"])
+            .values_list("pk", flat=True)[:5000]
         )
         eql_urls = [reverse("eql", args=[rng.choice(pks)]) for _ in range(n)]
         visible = (
-            visible_eqls(user).filter(status__in=["new", "contacted", "call_booked", "proposal_sent"]).count()
+            eqls_visible(user=user)
+            .filter(status__in=["new", "contacted", "call_booked", "proposal_sent"])
+            .count()
         )
         for page, urls in (("queue", queue_urls), ("eql page", eql_urls)):
             wall, cpu = timed(client, urls)

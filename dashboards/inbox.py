@@ -2,7 +2,7 @@
 
 Selectors own ``select_related``/``only``: every function here runs a fixed number of queries,
 whatever the number of EQLs, activities or snapshots (the view tests pin the totals). The access
-rule is ``routing.api.visible_eqls``; the lifecycle rules are ``routing.lifecycle``.
+rule is ``routing.selectors.eqls_visible``; the lifecycle rules are ``routing.lifecycle``.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from django.utils import timezone
 
 from expansion.models import CLOSED_STATUSES, EQL, OPEN_STATUSES, Account, Activity, UsageSnapshot, User
 from routing import lifecycle
-from routing.api import visible_eqls
 from routing.lifecycle import TransitionError
 from routing.models import Notification, ReasonCode
+from routing.selectors import eqls_visible
 from routing.services import actor_of, eql_view
 from scoring.config import MODULE_WILDCARD
 from scoring.models import SignalDefinition
@@ -79,9 +79,9 @@ def queue(user: User, filters: QueueFilters, *, now: dt.datetime | None = None) 
     only the EQL table, without the joins and the last-CSM-activity subquery of the full record.
     Page it with ``queue_page`` and load the page's records with ``queue_rows``."""
     now = now or timezone.now()
-    visible = visible_eqls(user)
+    visible = eqls_visible(user=user)
     # The record's annotation joins every EQL to its account; the queue only needs the access rule.
-    # Nobody filtered out (RevOps, Finance): the whole table; otherwise the ids visible_eqls allows.
+    # Nobody filtered out (RevOps, Finance): the whole table; otherwise the ids eqls_visible allows.
     qs = EQL.objects.filter(pk__in=visible.values("pk")) if visible.query.has_filters() else EQL.objects.all()
     statuses = STATUS_FILTERS.get(filters.status, (filters.status,) if filters.status else OPEN_STATUSES)
     if statuses is not None:
@@ -135,7 +135,7 @@ def queue_page(
 def queue_rows(user: User, pks: Iterable[int]) -> list[EQL]:
     """The full records of one queue page, in the order of ``pks`` (1 query: account, owner, CSM)."""
     pks = list(pks)
-    rows = visible_eqls(user).filter(pk__in=pks).in_bulk()
+    rows = eqls_visible(user=user).filter(pk__in=pks).in_bulk()
     return [rows[pk] for pk in pks if pk in rows]
 
 
@@ -143,7 +143,7 @@ def eql_for(user: User, pk: int) -> EQL:
     """One EQL ``user`` may see, with account, owner, CSM and last CSM activity (1 query).
 
     Raises ``EQL.DoesNotExist`` when it does not exist or the user may not see it."""
-    return visible_eqls(user).get(pk=pk)
+    return eqls_visible(user=user).get(pk=pk)
 
 
 def available_actions(user: User, eql: EQL) -> tuple[str, ...]:

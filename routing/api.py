@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 import django_filters
-from django.db.models import Q, QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from expansion.models import CLOSED_STATUSES, EQL, OPEN_STATUSES, EQLStatus, Route, User
-from expansion.records import eql_queryset, eql_record
+from expansion.models import CLOSED_STATUSES, EQL, OPEN_STATUSES, EQLStatus, Route
+from expansion.records import eql_record
 from routing import lifecycle
 from routing.lifecycle import TransitionError
+from routing.selectors import eqls_visible
 from routing.services import eql_transition
-
-
-def visible_eqls(user: User) -> QuerySet[EQL]:
-    """EQLs this person may see: owner, the account's CSM, the owner's manager, RevOps and Finance."""
-    qs = eql_queryset()
-    if user.is_superuser or user.role in ("RevOps", "Finance"):
-        return qs
-    if user.role == "Manager":
-        return qs.filter(Q(owner__manager=user) | Q(owner__isnull=True) | Q(owner=user))
-    return qs.filter(Q(owner=user) | Q(csm=user))
 
 
 class TriggeredSignalSerializer(serializers.Serializer):
@@ -119,7 +109,7 @@ class EQLViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return EQL.objects.none()
-        return visible_eqls(self.request.user).order_by("updated_at", "pk")
+        return eqls_visible(user=self.request.user).order_by("updated_at", "pk")
 
     @extend_schema(
         request=EventSerializer,

@@ -38,7 +38,6 @@ __all__ = [
     "EqlView",
     "TransitionError",
     "can_act",
-    "can_view",
     "check_event",
 ]
 
@@ -83,24 +82,16 @@ class EqlView:
     review_state: str
 
 
-def can_view(actor: Actor, eql: EqlView) -> bool:
-    """Owner, the account's CSM, the owner's manager, RevOps and Finance (read-only) may see an EQL."""
-    if actor.is_superuser or actor.role in ("RevOps", "Finance"):
-        return True
-    if actor.role == "Manager":
-        return eql.owner_manager_id == actor.id or eql.owner_id is None
-    return actor.id in (eql.owner_id, eql.csm_id)
-
-
 def can_act(actor: Actor, eql: EqlView) -> bool:
-    """Who may change an EQL: owner, the account's CSM, the owner's manager, RevOps. Never Finance."""
+    """Who may change an EQL: owner, the account's CSM, the owner's manager, RevOps. Never Finance.
+
+    (Who may *see* one is ``routing.selectors.eqls_visible``; everyone who may act may also see.)
+    """
     if actor.role == "Finance":
         return False
-    if actor.is_superuser or actor.role == "RevOps":
+    if actor.is_superuser or actor.role == "RevOps" or actor.id in (eql.owner_id, eql.csm_id):
         return True
-    if actor.role == "Manager":
-        return eql.owner_manager_id == actor.id or eql.owner_id is None
-    return actor.id in (eql.owner_id, eql.csm_id)
+    return actor.role == "Manager" and (eql.owner_manager_id == actor.id or eql.owner_id is None)
 
 
 def check_event(

@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 
-from expansion.models import OPEN_STATUSES, User
+from expansion.models import EQL, OPEN_STATUSES, User
+from expansion.records import eql_queryset
 from routing.models import RoutingRule
 from routing.rules import Person, RuleSpec, SlaPolicy
+
+
+def eqls_visible(*, user: User) -> QuerySet[EQL]:
+    """The one rule for who sees which EQL (inbox, API, exports, Slack), as a queryset of records.
+
+    RevOps, Finance (read-only) and superusers see every EQL. Everyone else sees the EQLs they own
+    and those on accounts they are the CSM of; a Manager also sees the EQLs of the people who report
+    to them and the unassigned ones, so nothing falls between owners.
+    """
+    qs = eql_queryset()
+    if user.is_superuser or user.role in ("RevOps", "Finance"):
+        return qs
+    mine = Q(owner=user) | Q(csm=user)
+    if user.role == "Manager":
+        return qs.filter(mine | Q(owner__manager=user) | Q(owner__isnull=True))
+    return qs.filter(mine)
 
 
 def rule_specs() -> list[RuleSpec]:

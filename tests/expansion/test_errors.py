@@ -41,7 +41,7 @@ def test_a_database_outage_in_the_inbox_is_a_503_page_that_retries(client_no_rai
 
 
 def test_a_database_outage_in_the_api_is_a_503_json_detail(client_no_raise, monkeypatch):
-    monkeypatch.setattr("routing.api.visible_eqls", _outage)
+    monkeypatch.setattr("routing.api.eqls_visible", _outage)
 
     response = client_no_raise.get("/api/eqls/")
 
