@@ -24,9 +24,12 @@ for one ``as_of`` date:
   ``conversion = won / touched`` (0 when nobody was touched).
 - Opportunity for the untouched: ``untouched x attach_rate x median won expansion ARR`` (median over
   every won expansion closed in the 365-day window; 0 when none). Attach rates: conservative 0.35;
-  middle = the top quartile's conversion; upside = ``min(1, middle x 1.25)``. Rates are rounded to 4
-  decimals first and the estimate is computed from the rounded rate (2 decimals), so the printed
-  numbers multiply out.
+  middle = the top quartile's conversion; upside = ``min(1, middle x 1.25)``.
+
+Precision: every rate, cut and median is the full-precision float (a ratio of counts is the
+correctly rounded quotient; the upside rate is computed in exact fractions, then converted once).
+Only the estimates, money amounts, are rounded to cents, from the exact product of the unrounded
+count, rate and median. Pages and summaries round for people when they print.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -52,12 +56,12 @@ DEFAULT_QUANTILE = 0.75
 DEFAULT_MIN_TOP = 3
 COMMERCIAL_TYPES = ("call", "email", "meeting", "proposal")
 ACTIVE_STATUS = "active"
-CONSERVATIVE_ATTACH_RATE = 0.35
-UPSIDE_MULTIPLIER = 1.25
+CONSERVATIVE_ATTACH_RATE = Fraction(35, 100)
+UPSIDE_MULTIPLIER = Fraction(125, 100)
 QUARTILES = (1, 2, 3, 4)
 TOP_QUARTILE = 4
-RATE_DECIMALS = 4
 COMPOSITE_DECIMALS = 12
+#: Estimates are money: rounded to cents (half to even, on the exact product).
 MONEY_DECIMALS = 2
 
 
@@ -223,7 +227,12 @@ def _days_before(as_of: dt.date, days: pd.Series) -> pd.Series:
 
 
 def _rate(numerator: int, denominator: int) -> float:
-    return round(numerator / denominator, RATE_DECIMALS) if denominator else 0.0
+    """``numerator / denominator`` at full precision; 0 when the denominator is 0."""
+    return numerator / denominator if denominator else 0.0
+
+
+def _exact_rate(numerator: int, denominator: int) -> Fraction:
+    return Fraction(numerator, denominator) if denominator else Fraction(0)
 
 
 def _float_or_nan(value: Any) -> float:
@@ -411,7 +420,6 @@ def coverage_diagnostic(
     median_won = float(won["expansion_arr"].median()) if len(won) else 0.0
     if math.isnan(median_won):
         median_won = 0.0
-    median_won = round(median_won, MONEY_DECIMALS)
     won_after_touch = won.merge(
         first_touch.dropna().rename("first_touch").rename_axis("account_id").reset_index(), on="account_id"
     )
@@ -436,19 +444,20 @@ def coverage_diagnostic(
         )
 
     n_untouched = int(untouched.sum())
-    middle = quartiles[TOP_QUARTILE - 1].conversion
+    top_row = quartiles[TOP_QUARTILE - 1]
+    middle = _exact_rate(top_row.won, top_row.touched)
     attach = {
         "conservative": CONSERVATIVE_ATTACH_RATE,
         "middle": middle,
-        "upside": min(1.0, round(middle * UPSIDE_MULTIPLIER, RATE_DECIMALS)),
+        "upside": min(Fraction(1), middle * UPSIDE_MULTIPLIER),
     }
     scenarios = tuple(
         Scenario(
             name=name,
-            attach_rate=rate,
+            attach_rate=float(rate),
             accounts=n_untouched,
             median_won_expansion_arr=median_won,
-            estimate=round(n_untouched * rate * median_won, MONEY_DECIMALS),
+            estimate=float(round(n_untouched * rate * Fraction(median_won), MONEY_DECIMALS)),
         )
         for name, rate in attach.items()
     )
