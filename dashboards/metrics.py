@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -549,11 +549,13 @@ def coverage_trend(
     dimensions: Sequence[Dimension] = DEFAULT_DIMENSIONS,
     quantile: float = DEFAULT_QUANTILE,
     min_top: int = DEFAULT_MIN_TOP,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Coverage at each date of ``as_of_dates`` (month ends, see ``month_ends``), by ``coverage_diagnostic``.
 
     ``latest_metrics`` is either one frame per date (a mapping; its keys are the default dates) or
     one long frame with a ``date`` column from which the latest value on or before each date is read.
+    ``progress(done, total)`` is called after each date.
     Returns ``[{month: "YYYY-MM", as_of, eligible, expansion_ready, covered, coverage_rate}]``.
     """
     if as_of_dates is None:
@@ -576,4 +578,57 @@ def coverage_trend(
                 "coverage_rate": result.coverage_rate,
             }
         )
+        if progress is not None:
+            progress(len(points), len(as_of_dates))
     return points
+
+
+# ----------------------------------------------------------------------------------- stored snapshot
+
+
+def params_key(dimensions: Sequence[Dimension], min_top: int, quantile: float = DEFAULT_QUANTILE) -> str:
+    """The stored snapshot's key for one choice of dimensions, k and quantile (stable, readable)."""
+    return f"k={min_top};q={quantile:g};dims=" + ",".join(d.name for d in dimensions)
+
+
+def untouched_columns(dimensions: Sequence[Dimension]) -> list[str]:
+    """Columns of the untouched list (the page's table and the CSV download), in CSV order."""
+    return [
+        "account_id",
+        "name",
+        "segment",
+        "contract_arr",
+        "tenure_days",
+        *[d.name for d in dimensions],
+        "top_count",
+        "composite",
+        "quartile",
+        "last_touch_365d",
+        "days_since_touch",
+    ]
+
+
+def _plain(value: Any) -> Any:
+    """A table cell as JSON: numpy numbers as Python numbers, dates as ISO text, NaN/NA/NaT as None."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def untouched_records(result: CoverageResult) -> dict[str, Any]:
+    """The untouched expansion-ready accounts, highest contract ARR first (then account id), as
+    ``{"columns": [...], "rows": [[...], ...]}`` with JSON-ready cells (full precision)."""
+    columns = untouched_columns(result.dimensions)
+    table = result.untouched_table.sort_values(
+        ["contract_arr", "account_id"], ascending=[False, True], kind="stable"
+    )
+    rows = [[_plain(v) for v in record] for record in table[columns].itertuples(index=False)]
+    return {"columns": columns, "rows": rows}
