@@ -69,9 +69,8 @@ def build(part: str, accounts: int, seed: int) -> tuple[dt.date, dict]:
     for role in (Role.FINANCE, Role.MANAGER):
         user = User.objects.filter(role=role).order_by("pk").first()
         if user is None:
-            user = User.objects.create_user(
-                email=f"bench-{role.lower()}@example.test", password="x", role=role
-            )
+            email = f"bench-{role.lower()}@example.test"
+            user = User.objects.create_user(username=email, email=email, password="x", role=role)
         users[role] = user
     return as_of, users
 
