@@ -24,17 +24,21 @@ for one ``as_of`` date:
   ``conversion = won / touched`` (0 when nobody was touched).
 - Opportunity for the untouched: ``untouched x attach_rate x median won expansion ARR`` (median over
   every won expansion closed in the 365-day window; 0 when none). Attach rates: conservative 0.35;
-  middle = the top quartile's conversion; upside = ``min(1, middle x 1.25)``. Rates are rounded to 4
-  decimals first and the estimate is computed from the rounded rate (2 decimals), so the printed
-  numbers multiply out.
+  middle = the top quartile's conversion; upside = ``min(1, middle x 1.25)``.
+
+Precision: every rate, cut and median is the full-precision float (a ratio of counts is the
+correctly rounded quotient; the upside rate is computed in exact fractions, then converted once).
+Only the estimates, money amounts, are rounded to cents, from the exact product of the unrounded
+count, rate and median. Pages and summaries round for people when they print.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -52,12 +56,12 @@ DEFAULT_QUANTILE = 0.75
 DEFAULT_MIN_TOP = 3
 COMMERCIAL_TYPES = ("call", "email", "meeting", "proposal")
 ACTIVE_STATUS = "active"
-CONSERVATIVE_ATTACH_RATE = 0.35
-UPSIDE_MULTIPLIER = 1.25
+CONSERVATIVE_ATTACH_RATE = Fraction(35, 100)
+UPSIDE_MULTIPLIER = Fraction(125, 100)
 QUARTILES = (1, 2, 3, 4)
 TOP_QUARTILE = 4
-RATE_DECIMALS = 4
 COMPOSITE_DECIMALS = 12
+#: Estimates are money: rounded to cents (half to even, on the exact product).
 MONEY_DECIMALS = 2
 
 
@@ -223,7 +227,12 @@ def _days_before(as_of: dt.date, days: pd.Series) -> pd.Series:
 
 
 def _rate(numerator: int, denominator: int) -> float:
-    return round(numerator / denominator, RATE_DECIMALS) if denominator else 0.0
+    """``numerator / denominator`` at full precision; 0 when the denominator is 0."""
+    return numerator / denominator if denominator else 0.0
+
+
+def _exact_rate(numerator: int, denominator: int) -> Fraction:
+    return Fraction(numerator, denominator) if denominator else Fraction(0)
 
 
 def _float_or_nan(value: Any) -> float:
@@ -411,7 +420,6 @@ def coverage_diagnostic(
     median_won = float(won["expansion_arr"].median()) if len(won) else 0.0
     if math.isnan(median_won):
         median_won = 0.0
-    median_won = round(median_won, MONEY_DECIMALS)
     won_after_touch = won.merge(
         first_touch.dropna().rename("first_touch").rename_axis("account_id").reset_index(), on="account_id"
     )
@@ -436,19 +444,20 @@ def coverage_diagnostic(
         )
 
     n_untouched = int(untouched.sum())
-    middle = quartiles[TOP_QUARTILE - 1].conversion
+    top_row = quartiles[TOP_QUARTILE - 1]
+    middle = _exact_rate(top_row.won, top_row.touched)
     attach = {
         "conservative": CONSERVATIVE_ATTACH_RATE,
         "middle": middle,
-        "upside": min(1.0, round(middle * UPSIDE_MULTIPLIER, RATE_DECIMALS)),
+        "upside": min(Fraction(1), middle * UPSIDE_MULTIPLIER),
     }
     scenarios = tuple(
         Scenario(
             name=name,
-            attach_rate=rate,
+            attach_rate=float(rate),
             accounts=n_untouched,
             median_won_expansion_arr=median_won,
-            estimate=round(n_untouched * rate * median_won, MONEY_DECIMALS),
+            estimate=float(round(n_untouched * rate * Fraction(median_won), MONEY_DECIMALS)),
         )
         for name, rate in attach.items()
     )
@@ -540,11 +549,13 @@ def coverage_trend(
     dimensions: Sequence[Dimension] = DEFAULT_DIMENSIONS,
     quantile: float = DEFAULT_QUANTILE,
     min_top: int = DEFAULT_MIN_TOP,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Coverage at each date of ``as_of_dates`` (month ends, see ``month_ends``), by ``coverage_diagnostic``.
 
     ``latest_metrics`` is either one frame per date (a mapping; its keys are the default dates) or
     one long frame with a ``date`` column from which the latest value on or before each date is read.
+    ``progress(done, total)`` is called after each date.
     Returns ``[{month: "YYYY-MM", as_of, eligible, expansion_ready, covered, coverage_rate}]``.
     """
     if as_of_dates is None:
@@ -567,4 +578,57 @@ def coverage_trend(
                 "coverage_rate": result.coverage_rate,
             }
         )
+        if progress is not None:
+            progress(len(points), len(as_of_dates))
     return points
+
+
+# ----------------------------------------------------------------------------------- stored snapshot
+
+
+def params_key(dimensions: Sequence[Dimension], min_top: int, quantile: float = DEFAULT_QUANTILE) -> str:
+    """The stored snapshot's key for one choice of dimensions, k and quantile (stable, readable)."""
+    return f"k={min_top};q={quantile:g};dims=" + ",".join(d.name for d in dimensions)
+
+
+def untouched_columns(dimensions: Sequence[Dimension]) -> list[str]:
+    """Columns of the untouched list (the page's table and the CSV download), in CSV order."""
+    return [
+        "account_id",
+        "name",
+        "segment",
+        "contract_arr",
+        "tenure_days",
+        *[d.name for d in dimensions],
+        "top_count",
+        "composite",
+        "quartile",
+        "last_touch_365d",
+        "days_since_touch",
+    ]
+
+
+def _plain(value: Any) -> Any:
+    """A table cell as JSON: numpy numbers as Python numbers, dates as ISO text, NaN/NA/NaT as None."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def untouched_records(result: CoverageResult) -> dict[str, Any]:
+    """The untouched expansion-ready accounts, highest contract ARR first (then account id), as
+    ``{"columns": [...], "rows": [[...], ...]}`` with JSON-ready cells (full precision)."""
+    columns = untouched_columns(result.dimensions)
+    table = result.untouched_table.sort_values(
+        ["contract_arr", "account_id"], ascending=[False, True], kind="stable"
+    )
+    rows = [[_plain(v) for v in record] for record in table[columns].itertuples(index=False)]
+    return {"columns": columns, "rows": rows}

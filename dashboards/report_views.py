@@ -2,7 +2,8 @@
 
 Read-only (GET/HEAD): RevOps, Managers, Finance and superusers may read; AEs and CSMs get 403.
 Numbers come from the pure cores (``dashboards.metrics``, ``dashboards.conversion``) over frames the
-selectors build with a fixed number of queries; figures from ``dashboards.charts``.
+selectors build with a fixed number of queries; figures from ``dashboards.charts``. The coverage page
+and its CSV read a stored snapshot (``dashboards.services``), computed once per scoring pass or on demand.
 """
 
 from __future__ import annotations
@@ -28,16 +29,17 @@ from django.views.decorators.http import require_safe
 from dashboards import charts, conversion
 from dashboards import report_selectors as rs
 from dashboards.inbox import notifications_for
-from dashboards.metrics import DEFAULT_DIMENSIONS, DEFAULT_MIN_TOP, CoverageResult, Dimension
-from dashboards.selectors import coverage_for, coverage_trend_for, snapshot_history_range
+from dashboards.metrics import DEFAULT_DIMENSIONS, DEFAULT_MIN_TOP, Dimension, params_key, untouched_records
+from dashboards.models import CoverageSnapshot
+from dashboards.selectors import coverage_for, coverage_snapshot_for
+from dashboards.services import coverage_snapshot_request
 from expansion.models import Role, Segment
 
 #: Roles that may read the reports (superusers too).
 REPORT_READERS = (Role.REVOPS, Role.MANAGER, Role.FINANCE)
-#: Untouched accounts listed on the page (the CSV has them all).
-UNTOUCHED_ON_PAGE = 50
-#: Months of coverage trend drawn at most (each month end costs two queries).
-TREND_MAX_MONTHS = 24
+#: Roles that may have a coverage snapshot not stored yet computed in the background (superusers too).
+COVERAGE_COMPUTERS = (Role.REVOPS, Role.MANAGER)
+SCENARIOS = ("conservative", "middle", "upside")
 #: Weeks of the weekly signal table shown on the page, newest first (the chart shows them all).
 WEEKS_ON_PAGE = 26
 BY_CHOICES = {"signal": "By signal", "owner": "By owner", "segment": "By segment"}
@@ -169,79 +171,73 @@ def _coverage_query(as_of: dt.date, dims: tuple[Dimension, ...], k: int) -> str:
     return urlencode(params)
 
 
-def _untouched_ordered(result: CoverageResult):
-    table = result.untouched_table
-    return table.sort_values(["contract_arr", "account_id"], ascending=[False, True], kind="stable")
+def _may_compute(user) -> bool:
+    """RevOps and Managers (and superusers) may have a missing coverage snapshot computed."""
+    return user.is_superuser or user.role in COVERAGE_COMPUTERS
 
 
-def _scenario_words(result: CoverageResult) -> list[dict[str, str]]:
-    top = result.quartiles[-1]
-    n, median = result.untouched, money(result.median_won_expansion_arr)
+def _scenario_words(data: dict[str, Any]) -> list[dict[str, str]]:
+    top = data["quartiles"][-1]
+    n, median = data["untouched"], money(data["median_won_expansion_arr"])
     words = {
         "conservative": f"A fixed 35% of the {n} untouched expansion-ready accounts expand, each at the "
         f"median won expansion ARR of the last 365 days ({median}).",
-        "middle": f"They expand at the top usage quartile's historical touch-to-won rate: {top.won} of "
-        f"{top.touched} top-quartile accounts touched in the last 365 days won an expansion afterwards "
-        f"({pct(top.conversion, 1)}), each at the median won expansion ARR ({median}).",
+        "middle": f"They expand at the top usage quartile's historical touch-to-won rate: {top['won']} of "
+        f"{top['touched']} top-quartile accounts touched in the last 365 days won an expansion afterwards "
+        f"({pct(top['conversion'], 1)}), each at the median won expansion ARR ({median}).",
         "upside": f"The middle rate {TIMES} 1.25, capped at 100% (a deliberate approach to accounts "
         f"nobody has called does a little better than history), each at the median won expansion ARR "
         f"({median}).",
     }
+    rows = []
+    for name in SCENARIOS:
+        s = data["scenarios"][name]
+        rows.append(
+            {
+                "name": name.capitalize(),
+                "rate": pct(s["attach_rate"], 1),
+                "estimate": money(s["estimate"]),
+                "formula": f"{s['accounts']} {TIMES} {pct(s['attach_rate'], 1)} {TIMES} "
+                f"{money(s['median_won_expansion_arr'])}",
+                "words": words[name],
+            }
+        )
+    return rows
+
+
+def _untouched_page_rows(untouched: dict[str, Any]) -> list[dict[str, Any]]:
+    records = [dict(zip(untouched["columns"], row, strict=True)) for row in untouched["rows"]]
+    links = rs.account_links([str(r["account_id"]) for r in records])
     return [
         {
-            "name": s.name.capitalize(),
-            "rate": pct(s.attach_rate, 1),
-            "estimate": money(s.estimate),
-            "formula": f"{s.accounts} {TIMES} {pct(s.attach_rate, 1)} {TIMES} "
-            f"{money(s.median_won_expansion_arr)}",
-            "words": words.get(s.name, ""),
+            "account_id": r["account_id"],
+            "name": r["name"],
+            "segment": SEGMENT_LABELS.get(r["segment"], r["segment"]),
+            "contract_arr": money(r["contract_arr"]),
+            "quartile": "" if r["quartile"] is None else int(r["quartile"]),
+            "top_count": int(r["top_count"]),
+            "days_since_touch": "over 365" if r["days_since_touch"] is None else int(r["days_since_touch"]),
+            "link": links.get(r["account_id"]),
         }
-        for s in result.scenarios
+        for r in records
     ]
 
 
-def _trend(as_of: dt.date, dims: tuple[Dimension, ...], k: int) -> list[dict]:
-    first, _last = snapshot_history_range()
-    if first is None or first > as_of:
-        return []
-    back = as_of.year * 12 + as_of.month - 1 - (TREND_MAX_MONTHS - 1)
-    earliest = dt.date(back // 12, back % 12 + 1, 1)  # first day of the oldest month drawn
-    start = max(first, earliest)
-    return coverage_trend_for(start=start, end=as_of, dimensions=dims, min_top=k)
-
-
-@report_reader
-def coverage(request: HttpRequest) -> HttpResponse:
-    """The coverage diagnostic at ``?as_of`` with ``?k`` (min top dimensions) and ``?dim`` choices."""
-    as_of, dims, k, errors = _coverage_params(request)
-    result = coverage_for(as_of, dims, min_top=k)
-    untouched = _untouched_ordered(result)
-    first = untouched.head(UNTOUCHED_ON_PAGE)
-    links = rs.account_links([str(a) for a in first["account_id"]])
-    untouched_rows = [
-        {
-            "account_id": row.account_id,
-            "name": row.name,
-            "segment": SEGMENT_LABELS.get(row.segment, row.segment),
-            "contract_arr": money(row.contract_arr),
-            "quartile": "" if pd.isna(row.quartile) else int(row.quartile),
-            "top_count": int(row.top_count),
-            "days_since_touch": "over 365" if pd.isna(row.days_since_touch) else int(row.days_since_touch),
-            "link": links.get(row.account_id),
-        }
-        for row in first.itertuples(index=False)
-    ]
-    trend = _trend(as_of, dims, k)
+def _coverage_context(snapshot: CoverageSnapshot) -> dict[str, Any]:
+    """The page's numbers from a stored snapshot (formatting only; 1 query for the account links)."""
+    payload = snapshot.payload
+    data = payload["result"]
+    untouched_rows = _untouched_page_rows(payload["untouched_first"])
     quartile_rows = [
         {
-            "quartile": q.quartile,
-            "accounts": q.accounts,
-            "touched": q.touched,
-            "touched_share": pct(q.touched / q.accounts if q.accounts else None),
-            "won": q.won,
-            "conversion": pct(q.conversion, 1) if q.touched else "—",
+            "quartile": q["quartile"],
+            "accounts": q["accounts"],
+            "touched": q["touched"],
+            "touched_share": pct(q["touched"] / q["accounts"] if q["accounts"] else None),
+            "won": q["won"],
+            "conversion": pct(q["conversion"], 1) if q["touched"] else "—",
         }
-        for q in reversed(result.quartiles)
+        for q in reversed(data["quartiles"])
     ]
     segments = [
         {
@@ -249,8 +245,63 @@ def coverage(request: HttpRequest) -> HttpResponse:
             **row,
             "rate": pct(row["coverage_rate"], 1) if row["expansion_ready"] else "—",
         }
-        for name, row in result.by_segment
+        for name, row in sorted(data["by_segment"].items())
     ]
+    trend = payload["trend"]
+    return {
+        "result": data,
+        "cuts": [
+            {"name": d["name"], "cut": "—" if d["cut"] is None else f"{d['cut']:,.3g}"}
+            for d in data["dimensions"]
+        ],
+        "coverage_rate": pct(data["coverage_rate"], 1) if data["expansion_ready"] else "—",
+        "untouched_rows": untouched_rows,
+        "untouched_more": max(0, data["untouched"] - len(untouched_rows)),
+        "quartile_rows": quartile_rows,
+        "segments": segments,
+        "scenarios": _scenario_words(data),
+        "median_won": money(data["median_won_expansion_arr"]),
+        "trend": [{**p, "rate": pct(p["coverage_rate"], 1)} for p in trend],
+        "figures": payload["figures"],
+    }
+
+
+@report_reader
+def coverage(request: HttpRequest) -> HttpResponse:
+    """The coverage diagnostic at ``?as_of`` (default: the latest computed) with ``?k`` (min top
+    dimensions) and ``?dim`` choices, served from its stored snapshot.
+
+    A date or choice not stored yet is queued for RevOps and Managers (the page shows its progress and
+    reloads when done); Finance is told it is not computed and pointed at the latest one."""
+    as_of, dims, k, errors = _coverage_params(request)
+    key = params_key(dims, k)
+    asked = bool(request.GET.get("as_of"))  # unreadable or future: today, as the message says
+    snapshot = coverage_snapshot_for(key, as_of if asked else None)
+    if snapshot is not None:
+        as_of = snapshot.as_of
+    ready = snapshot is not None and snapshot.computed_at is not None
+    if request.htmx and request.GET.get("partial") == "progress":
+        if ready or snapshot is None or snapshot.status == CoverageSnapshot.Status.FAILED:
+            response = HttpResponse(status=204)
+            response["HX-Refresh"] = "true"
+            return response
+        context = {"pending": snapshot, "progress_query": _coverage_query(as_of, dims, k)}
+        return render(request, "dashboards/reports/coverage.html#progress", context)
+    latest = None
+    if not ready:
+        if _may_compute(request.user):
+            snapshot, problem = coverage_snapshot_request(
+                as_of=as_of, dimensions=dims, min_top=k, requested_by=request.user
+            )
+            if problem:
+                errors.append(problem)
+        else:
+            latest = coverage_snapshot_for(key)
+            errors.append(
+                f"The coverage on {as_of:%d %b %Y} has not been computed yet. RevOps or a manager can "
+                "have it computed by opening this date"
+                + (f"; the latest computed is {latest.as_of:%d %b %Y}." if latest else ".")
+            )
     query = _coverage_query(as_of, dims, k)
     context = {
         "errors": errors,
@@ -260,26 +311,13 @@ def coverage(request: HttpRequest) -> HttpResponse:
         "dimensions": [
             {"key": key, "name": d.name, "checked": d in dims} for key, d in DIMENSION_KEYS.items()
         ],
-        "cuts": [
-            {"name": d.name, "cut": "—" if cut is None else f"{cut:,.3g}"}
-            for d, cut in zip(result.dimensions, result.cuts, strict=True)
-        ],
-        "result": result,
-        "coverage_rate": pct(result.coverage_rate, 1) if result.expansion_ready else "—",
-        "untouched_rows": untouched_rows,
-        "untouched_more": max(0, result.untouched - len(untouched_rows)),
-        "quartile_rows": quartile_rows,
-        "segments": segments,
-        "scenarios": _scenario_words(result),
-        "median_won": money(result.median_won_expansion_arr),
-        "trend": [{**p, "rate": pct(p["coverage_rate"], 1)} for p in trend],
-        "figures": {
-            "breakdown": charts.coverage_breakdown(
-                [(SEGMENT_LABELS.get(name, name), row) for name, row in result.by_segment], result.quartiles
-            ),
-            "trend": charts.coverage_trend(trend) if trend else None,
-        },
+        "ready": ready,
+        "snapshot": snapshot,
+        "pending": snapshot if snapshot is not None and snapshot.is_pending else None,
+        "latest_query": _coverage_query(latest.as_of, dims, k) if latest else "",
+        "progress_query": query,
         "csv_url_query": query,
+        **(_coverage_context(snapshot) if ready else {}),
     }
     return _page(request, "dashboards/reports/coverage.html", "coverage", context)
 
@@ -291,31 +329,24 @@ class _Echo:
 
 @report_reader
 def coverage_untouched_csv(request: HttpRequest) -> StreamingHttpResponse:
-    """Every untouched expansion-ready account at ``?as_of`` (same ``?k``/``?dim`` as the page), highest
-    contract ARR first, with its owners; formula-like text cells are neutralised for spreadsheets."""
+    """Every untouched expansion-ready account at ``?as_of`` (same ``?k``/``?dim`` as the page; default
+    the latest computed), highest contract ARR first, with its owners; formula-like text cells are
+    neutralised for spreadsheets. Served from the stored snapshot, computed afresh when there is none."""
     as_of, dims, k, _errors = _coverage_params(request)
-    result = coverage_for(as_of, dims, min_top=k)
-    table = _untouched_ordered(result)
-    links = rs.account_links([str(a) for a in table["account_id"]])
-    columns = [
-        "account_id",
-        "name",
-        "segment",
-        "contract_arr",
-        "tenure_days",
-        *[d.name for d in dims],
-        "top_count",
-        "composite",
-        "quartile",
-        "last_touch_365d",
-        "days_since_touch",
-    ]
+    asked = bool(request.GET.get("as_of"))  # unreadable or future: today, as the message says
+    snapshot = coverage_snapshot_for(params_key(dims, k), as_of if asked else None, with_untouched=True)
+    if snapshot is not None and snapshot.computed_at is not None:
+        as_of, untouched = snapshot.as_of, snapshot.untouched
+    else:
+        untouched = untouched_records(coverage_for(as_of, dims, min_top=k))
+    columns, records = untouched["columns"], untouched["rows"]
+    links = rs.account_links([str(r[0]) for r in records])
     writer = csv.writer(_Echo())
 
     def rows() -> Iterator[str]:
         yield "\ufeff"
         yield writer.writerow([*columns, "ae", "csm"])
-        for record in table[columns].itertuples(index=False):
+        for record in records:
             link = links.get(record[0])
             cells = [*record, link.ae if link else "", link.csm if link else ""]
             yield writer.writerow([csv_cell(c) for c in cells])

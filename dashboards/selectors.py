@@ -10,7 +10,7 @@ UTC date of ``occurred_at`` and the activity windows below are UTC-midnight boun
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pandas as pd
 from django.db.models import Max, Min, OuterRef, Subquery
@@ -31,6 +31,7 @@ from dashboards.metrics import (
     month_ends,
     needed_metrics,
 )
+from dashboards.models import CoverageSnapshot
 from expansion.models import (
     Account,
     AccountStatus,
@@ -206,11 +207,13 @@ def coverage_trend_for(
     *,
     quantile: float = DEFAULT_QUANTILE,
     min_top: int = DEFAULT_MIN_TOP,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[dict]:
     """Coverage at every month end of the imported snapshot history (or of ``start``..``end``).
 
     The last point is the last snapshot day when the history stops mid-month. Queries: 5 plus one
-    per month (the latest metric values at that month end)."""
+    per month (the latest metric values at that month end). ``progress(done, total)`` is told of
+    each month read and each month computed (total = 2 x months)."""
     dimensions = tuple(dimensions or DEFAULT_DIMENSIONS)
     if start is None or end is None:
         first, last = snapshot_history_range()
@@ -221,7 +224,12 @@ def coverage_trend_for(
     if not points:
         return []
     accounts = accounts_frame()
-    metrics = {p: latest_metrics_frame(p, needed_metrics(dimensions), accounts) for p in points}
+    steps = 2 * len(points)
+    metrics = {}
+    for p in points:
+        metrics[p] = latest_metrics_frame(p, needed_metrics(dimensions), accounts)
+        if progress is not None:
+            progress(len(metrics), steps)
     activities = commercial_touch_days(
         points[0] - dt.timedelta(days=COVERED_WINDOW_DAYS), points[-1], accounts
     )
@@ -229,5 +237,28 @@ def coverage_trend_for(
         points[0] - dt.timedelta(days=HISTORY_WINDOW_DAYS), points[-1], accounts
     )
     return coverage_trend(
-        accounts, metrics, activities, expansions, points, dimensions, quantile=quantile, min_top=min_top
+        accounts,
+        metrics,
+        activities,
+        expansions,
+        points,
+        dimensions,
+        quantile=quantile,
+        min_top=min_top,
+        progress=(lambda done, _total: progress(len(points) + done, steps)) if progress else None,
     )
+
+
+def coverage_snapshot_for(
+    key: str, as_of: dt.date | None = None, *, with_untouched: bool = False
+) -> CoverageSnapshot | None:
+    """The stored coverage snapshot for ``key`` (``metrics.params_key``) at ``as_of`` (whatever its
+    status), or without ``as_of`` the latest one with numbers (1 query on the (key, as_of) index).
+
+    The untouched list (every account, for the CSV) is only read ``with_untouched``."""
+    rows = CoverageSnapshot.objects.filter(params_key=key).select_related("scoring_pass")
+    if not with_untouched:
+        rows = rows.defer("untouched")
+    if as_of is not None:
+        return rows.filter(as_of=as_of).first()
+    return rows.filter(computed_at__isnull=False).order_by("-as_of").first()

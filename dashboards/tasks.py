@@ -1,4 +1,4 @@
-"""Thin Celery tasks for the reports: run a stored backtest by id."""
+"""Thin Celery tasks for the reports: run a stored backtest by id; compute a coverage snapshot."""
 
 from __future__ import annotations
 
@@ -12,3 +12,21 @@ def run_backtest(run_id: int) -> int:
 
     backtest_run_execute(run_id=run_id)
     return run_id
+
+
+@shared_task(acks_late=True)
+def compute_coverage_snapshot(snapshot_id: int) -> int:
+    """Compute and store a requested coverage snapshot (idempotent: a done snapshot is left alone)."""
+    from dashboards.services import coverage_snapshot_compute
+
+    coverage_snapshot_compute(snapshot_id=snapshot_id)
+    return snapshot_id
+
+
+@shared_task(acks_late=True)
+def refresh_coverage_after_pass(scoring_pass_id: int) -> int | None:
+    """Recompute the default coverage snapshot at a completed scoring pass's date."""
+    from dashboards.services import coverage_snapshot_after_pass
+
+    snapshot = coverage_snapshot_after_pass(scoring_pass_id=scoring_pass_id)
+    return snapshot.pk if snapshot else None

@@ -28,6 +28,7 @@ from routing.models import RoundRobinCursor
 from scoring import config as cfg
 from scoring import engine, opening_angle, selectors, uplift
 from scoring.models import PassStatus, ScoringPass
+from scoring.signals import pass_completed
 
 logger = logging.getLogger(__name__)
 
@@ -498,6 +499,10 @@ def scoring_pass_finish(*, scoring_pass: ScoringPass, counts: ChunkCounts, error
         counts.csm_reviews_created,
         scoring_pass.seconds,
     )
+    if not error:  # reports that follow the pass (the coverage snapshot) are queued once it is committed
+        transaction.on_commit(
+            lambda: pass_completed.send_robust(ScoringPass, scoring_pass_id=scoring_pass.pk)
+        )
     return scoring_pass
 
 

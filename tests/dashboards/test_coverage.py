@@ -3,6 +3,8 @@
 Every number is checked against ``reference``, an independent plain-Python reading of
 spec/domain.md ("Coverage diagnostic"), written like ``example_coverage`` in
 shared/checks/contract_check.py; the hand-built cases also pin the expected values literally.
+The reference works in exact fractions and converts once, so equality means full precision: rates
+are never rounded, only the estimates (money) to cents.
 """
 
 from __future__ import annotations
@@ -187,7 +189,7 @@ def reference(base: Base, as_of=AS_OF, q=0.75, min_top=3) -> dict:
 
     won = [(aid, closed, arr) for aid, status, closed, arr in base.expansions if status == "won" and closed]
     won = [(aid, closed, arr) for aid, closed, arr in won if 0 <= days(closed) <= 365]
-    median = round(statistics.median([arr for _, _, arr in won]), 2) if won else 0.0
+    median = statistics.median([arr for _, _, arr in won]) if won else 0.0
     rows = []
     for k in range(1, 5):
         members = [aid for aid in order if quartile[aid] == k]
@@ -197,24 +199,25 @@ def reference(base: Base, as_of=AS_OF, q=0.75, min_top=3) -> dict:
             for aid in touched
             if any(x == aid and closed >= min(touches(aid, 365)) for x, closed, _ in won)
         ]
-        rate = round(len(converted) / len(touched), 4) if touched else 0.0
+        rate = Fraction(len(converted), len(touched)) if touched else Fraction(0)
         rows.append(
             {
                 "quartile": k,
                 "accounts": len(members),
                 "touched": len(touched),
                 "won": len(converted),
-                "conversion": rate,
+                "conversion": float(rate),
             }
         )
-    middle = rows[3]["conversion"]
-    attach = {"conservative": 0.35, "middle": middle, "upside": min(1.0, round(middle * 1.25, 4))}
+    middle = Fraction(rows[3]["won"], rows[3]["touched"]) if rows[3]["touched"] else Fraction(0)
+    attach = {"conservative": Fraction(7, 20), "middle": middle, "upside": min(1, middle * Fraction(5, 4))}
     scenarios = {
         name: {
-            "attach_rate": rate,
+            "attach_rate": float(rate),
             "accounts": len(untouched),
             "median_won_expansion_arr": median,
-            "estimate": round(len(untouched) * rate * median, 2),
+            # money: cents, half to even, from the exact product
+            "estimate": float(round(len(untouched) * rate * Fraction(median), 2)),
         }
         for name, rate in attach.items()
     }
@@ -223,7 +226,7 @@ def reference(base: Base, as_of=AS_OF, q=0.75, min_top=3) -> dict:
         "eligible": len(eligible),
         "expansion_ready": len(ready),
         "covered": len(covered),
-        "coverage_rate": round(len(covered) / len(ready), 4) if ready else 0.0,
+        "coverage_rate": float(Fraction(len(covered), len(ready))) if ready else 0.0,
         "untouched": len(untouched),
         "untouched_account_ids": sorted(untouched),
         "quartiles": rows,
@@ -457,6 +460,57 @@ def test_touch_to_won_and_scenario_arithmetic():
         "middle": (0.5, 1, 10_000.0),
         "upside": (0.625, 1, 12_500.0),
     }
+    assert contract_part(result) == reference(base)
+
+
+def test_rates_medians_and_cuts_keep_full_precision():
+    # Given 20 rising accounts: A15..A19 are ready and form the top quartile; three were touched
+    # 100 days ago (covered, not untouched), one of them won afterwards; a win without a touch
+    base = Base()
+    ladder(base, n=20)
+    for aid in ("A15", "A16", "A17"):
+        base.activities.append((aid, ago(100), "call", True))
+    base.expansions.append(("A15", "won", ago(50), 10_000.01))
+    base.expansions.append(("A1", "won", ago(200), 20_000.00))
+
+    result = base.run()
+    payload = json.loads(json.dumps(result.to_json()))
+
+    # Then nothing is rounded to 4 places: 1/3 stays 0.333..., 5/12 stays 0.41666...
+    top = result.quartiles[3]
+    assert (top.accounts, top.touched, top.won) == (5, 3, 1)
+    assert top.conversion == 1 / 3 != round(1 / 3, 4)
+    assert payload["coverage_rate"] == 3 / 5
+    assert payload["quartiles"][3]["conversion"] == 1 / 3
+    scenarios = payload["scenarios"]
+    assert scenarios["middle"]["attach_rate"] == 1 / 3
+    assert scenarios["upside"]["attach_rate"] == 5 / 12 != round(5 / 12, 4)
+    assert scenarios["conservative"]["attach_rate"] == 0.35
+    # the median is the exact middle of the two amounts, not rounded to cents
+    median = payload["median_won_expansion_arr"]
+    assert median == (10_000.01 + 20_000.00) / 2
+    assert round(median, 2) != median
+    # the estimates are money: cents of the exact product 2 x rate x 15000.005
+    assert {k: v["estimate"] for k, v in scenarios.items()} == {
+        "conservative": 10_500.0,
+        "middle": 10_000.0,
+        "upside": 12_500.0,
+    }
+    assert payload["dimensions"][1]["cut"] == quantile([10 * i / 100 for i in range(20)], 0.75)
+    assert contract_part(result) == reference(base)
+
+
+def test_a_two_thirds_coverage_rate_is_not_rounded():
+    base = Base()
+    ladder(base, n=12)  # A9..A11 ready
+    base.activities += [("A9", ago(10), "call", True), ("A10", ago(10), "email", True)]
+
+    result = base.run()
+
+    assert result.expansion_ready == 3
+    assert result.coverage_rate == 2 / 3 != 0.6667
+    assert dict(result.by_segment)["SMB"]["coverage_rate"] == 2 / 3
+    assert result.to_json()["by_segment"]["SMB"]["coverage_rate"] == 2 / 3
     assert contract_part(result) == reference(base)
 
 
