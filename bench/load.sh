@@ -15,6 +15,7 @@ export DATABASE_URL=postgres://expansion:expansion@127.0.0.1:5432/expansion_load
 export CELERY_BROKER_URL=redis://127.0.0.1:6379/3 CELERY_RESULT_BACKEND=redis://127.0.0.1:6379/4
 export REDIS_CACHE_URL=redis://127.0.0.1:6379/5
 export DJANGO_SETTINGS_MODULE=expansion.settings DJANGO_DEBUG=false DJANGO_HTTPS=false ALLOWED_HOSTS=127.0.0.1 DJANGO_SECRET_KEY=load-test-only-key-not-secret-$$-0123456789abcdef
+export ATTRIBUTION_CHAIN_KEY=load-test-only-attribution-key-$$-0123456789abcdef
 export API_RATE_LIMIT=100000/hour EXPANSION_VAR_DIR=$RUN/var
 export LOAD_USERS_FILE=$RUN/users.txt LOAD_SESSIONS_FILE=$RUN/sessions.txt LOAD_POSTED_FILE=$RUN/posted.txt LOAD_PASSWORD=load-test-2026
 

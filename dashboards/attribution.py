@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from expansion import attribution as rules
-from expansion.attribution_services import credit_proposal
+from expansion.attribution_services import credit_proposal, signed_head
 from expansion.models import EQL, AttributionEntry, Role, User
 from routing.models import ReasonCode, RoutingRule
 from scoring.models import EqlPolicy, Gate, SignalDefinition
@@ -186,6 +186,7 @@ CSV_COLUMNS = (
     "corrects_entry",
     "entry_hash",
     "prev_hash",
+    "chain_version",
 )
 
 
@@ -219,6 +220,7 @@ def csv_rows(qs: QuerySet[AttributionEntry]) -> Iterator[list]:
             e.corrects_id or "",
             e.entry_hash,
             e.prev_hash,
+            e.chain_version,
         ]
 
 
@@ -238,6 +240,18 @@ def attribution_csv(request: HttpRequest) -> StreamingHttpResponse:
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="attribution-{stamp}.csv"'
+    return response
+
+
+@finance_reader
+def attribution_head(request: HttpRequest) -> HttpResponse:
+    """The whole log's head, signed now (entry count, last entry id and hash): one anchor line, the
+    format ``verify_attribution --anchors`` reads. Finance keeps it with the month's CSV export, so a
+    later deletion or rewrite of those entries is found even if the server's anchor file is lost."""
+    anchor = signed_head(rules.ANCHOR_EXPORT)
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response = HttpResponse(rules.anchor_line(anchor) + "\n", content_type="application/x-ndjson")
+    response["Content-Disposition"] = f'attachment; filename="attribution-head-{stamp}.jsonl"'
     return response
 
 

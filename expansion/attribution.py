@@ -16,16 +16,18 @@ Who gets what when an EQL is won (``credits_for_win``):
 Attainment is a bonus basis, not a share of one pot: the AE's quota credit and the book CSM's
 attainment both count the same won ARR, as the case study's comp plan intends.
 
-The log is a hash chain: ``entry_hash = sha256(canonical content incl. prev_hash)``; ``chain_break``
-finds the first entry whose hash or link does not match.
+The log is a keyed hash chain: ``entry_hash = HMAC-SHA256(key, canonical content incl. prev_hash)``
+(older entries: unkeyed SHA-256, see "the hash chain" below), anchored by signed heads kept outside
+the table; ``chain_break`` finds the first entry whose hash, link or anchor does not match.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -339,6 +341,46 @@ def credits_for_win(
 
 
 # --- the hash chain -------------------------------------------------------------------------------
+#
+# Two chain versions live in one chain, told apart by each entry's ``chain_version``:
+#
+# - **1, legacy**: ``sha256(canonical)``, unkeyed. Entries written before the chain was keyed. Anyone
+#   with database access could recompute these, so they are accepted only as the *start* of the
+#   chain, never after a keyed entry, and only up to the entry count of a signed **legacy seal** (an
+#   anchor written by migration 0006 when it found them; see below). They are not re-hashed: a data
+#   migration that re-chains old rows with the new key would sign whatever the table held that day
+#   and erase the evidence of an earlier edit; keeping their original hashes keeps them comparable
+#   with any copy taken before the upgrade (a CSV export carries ``entry_hash``).
+# - **2, keyed**: ``HMAC-SHA256(ATTRIBUTION_CHAIN_KEY, "attribution-entry/v2\n" + canonical)``. The
+#   key lives in the environment, never in the database, so rewriting an entry and recomputing every
+#   later hash needs the key, not just SQL access.
+#
+# An anchor is a signed head: the entry count, the last entry's id and hash, when, why, the key's
+# fingerprint and an HMAC over all of it. Anchors are written outside the table (a log line and an
+# append-only file) after every write, by ``verify_attribution --anchor`` and on demand by Finance's
+# "signed head" download. ``chain_break`` checks every anchor against the chain: an anchor that says
+# 41 entries when the table has 40 names the missing entry (deleting the newest entries leaves a
+# valid chain, only an anchor can tell), and an anchor whose entry differs names a rewrite.
+
+#: Entries written before the chain was keyed: unkeyed SHA-256.
+CHAIN_LEGACY = 1
+#: HMAC-SHA256 with ATTRIBUTION_CHAIN_KEY. Every new entry.
+CHAIN_KEYED = 2
+CHAIN_VERSIONS = (CHAIN_LEGACY, CHAIN_KEYED)
+
+#: Domain separation: an entry MAC can never be replayed as an anchor MAC, nor the other way round.
+ENTRY_DOMAIN = b"attribution-entry/v2\n"
+ANCHOR_DOMAIN = b"attribution-anchor/v1\n"
+FINGERPRINT_DOMAIN = b"attribution-key-fingerprint/v1"
+
+#: Why an anchor was written.
+ANCHOR_WRITE = "write"
+ANCHOR_VERIFIED = "verified"
+ANCHOR_EXPORT = "export"
+ANCHOR_LEGACY_SEAL = "legacy-seal"
+ANCHOR_REASONS = (ANCHOR_WRITE, ANCHOR_VERIFIED, ANCHOR_EXPORT, ANCHOR_LEGACY_SEAL)
+#: Marks an anchor in a log line or file line (``"kind": "attribution_anchor"``).
+ANCHOR_KIND = "attribution_anchor"
 
 #: The fields of an entry that its hash covers, in the order they are listed in the canonical form.
 HASHED_FIELDS = (
@@ -376,44 +418,240 @@ def canonical(entry: Mapping) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def entry_hash(entry: Mapping) -> str:
-    """SHA-256 of the canonical content, which includes the previous entry's hash."""
+def legacy_entry_hash(entry: Mapping) -> str:
+    """Chain version 1: unkeyed SHA-256 of the canonical content (which includes ``prev_hash``)."""
     return hashlib.sha256(canonical(entry).encode("utf-8")).hexdigest()
+
+
+def keyed_entry_hash(entry: Mapping, key: bytes) -> str:
+    """Chain version 2: HMAC-SHA256 of the canonical content under the chain key."""
+    return hmac.new(key, ENTRY_DOMAIN + canonical(entry).encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def entry_hash(entry: Mapping, key: bytes) -> str:
+    """The hash an entry must carry, by its ``chain_version`` (keyed when absent)."""
+    version = entry.get("chain_version", CHAIN_KEYED)
+    if version == CHAIN_LEGACY:
+        return legacy_entry_hash(entry)
+    if version == CHAIN_KEYED:
+        return keyed_entry_hash(entry, key)
+    raise ValueError(f"unknown chain version {version!r}")
+
+
+def key_fingerprint(key: bytes) -> str:
+    """A short public name of a key (an HMAC of a constant: says which key, reveals nothing of it)."""
+    return hmac.new(key, FINGERPRINT_DOMAIN, hashlib.sha256).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A signed head of the chain. ``source`` (where it was read) is not signed."""
+
+    at: str
+    entries: int
+    last_id: int | None
+    last_hash: str
+    reason: str
+    key: str
+    mac: str = ""
+    source: str = ""
+
+    @property
+    def day(self) -> str:
+        return self.at[:10]
+
+    def payload(self) -> dict:
+        return {
+            "kind": ANCHOR_KIND,
+            "at": self.at,
+            "entries": self.entries,
+            "last_id": self.last_id,
+            "last_hash": self.last_hash,
+            "reason": self.reason,
+            "key": self.key,
+        }
+
+
+def _anchor_mac(anchor: Anchor, key: bytes) -> str:
+    text = json.dumps(anchor.payload(), sort_keys=True, separators=(",", ":"))
+    return hmac.new(key, ANCHOR_DOMAIN + text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def sign_anchor(
+    *, key: bytes, at: datetime, entries: int, last_id: int | None, last_hash: str, reason: str
+) -> Anchor:
+    unsigned = Anchor(
+        at=at.astimezone(UTC).isoformat(timespec="seconds"),
+        entries=entries,
+        last_id=last_id,
+        last_hash=last_hash,
+        reason=reason,
+        key=key_fingerprint(key),
+    )
+    return replace(unsigned, mac=_anchor_mac(unsigned, key))
+
+
+def anchor_line(anchor: Anchor) -> str:
+    """One compact JSON line: what the anchor file holds and what the log line carries."""
+    return json.dumps({**anchor.payload(), "mac": anchor.mac}, sort_keys=True, separators=(",", ":"))
+
+
+class AnchorInvalid(ValueError):
+    """A line that says it is an anchor but cannot be read as one."""
+
+
+def parse_anchors(lines: Iterable[str], source: str) -> list[Anchor]:
+    """Anchors in a file or log: every line that carries ``"kind":"attribution_anchor"`` (the JSON
+    may follow a log prefix); other lines are skipped. A marked line that is not a well-formed anchor
+    raises AnchorInvalid naming the line."""
+    found = []
+    for number, line in enumerate(lines, start=1):
+        if f'"kind":"{ANCHOR_KIND}"' not in line:
+            continue
+        where = f"{source}:{number}"
+        text = line[line.find("{") : line.rfind("}") + 1]
+        try:
+            data = json.loads(text)
+            anchor = Anchor(
+                at=str(data["at"]),
+                entries=int(data["entries"]),
+                last_id=None if data["last_id"] is None else int(data["last_id"]),
+                last_hash=str(data["last_hash"]),
+                reason=str(data["reason"]),
+                key=str(data["key"]),
+                mac=str(data["mac"]),
+                source=where,
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise AnchorInvalid(f"{where}: not a readable attribution anchor ({exc})") from None
+        if anchor.entries < 0 or anchor.reason not in ANCHOR_REASONS:
+            raise AnchorInvalid(f"{where}: not a readable attribution anchor")
+        found.append(anchor)
+    return found
 
 
 @dataclass(frozen=True)
 class ChainBreak:
-    entry_id: int
+    entry_id: int | None
     reason: str
+    #: ``edited``, ``relinked``, ``unkeyed``, ``missing``, ``rewritten``, ``anchor`` (an anchor is
+    #: unreadable, forged or signed with another key) or ``no-anchor`` (entries and no anchor at all).
+    kind: str = "edited"
 
 
-def chain_break(entries: Iterable[Mapping]) -> tuple[ChainBreak | None, int, str]:
-    """Walk entries in id order; return (first break or None, entries checked, head hash)."""
+def anchor_problem(anchors: Sequence[Anchor], key: bytes) -> ChainBreak | None:
+    """The first anchor that is not signed with ``key``: another key's fingerprint (the wrong key is
+    configured) or a MAC that does not match (forged or altered)."""
+    mine = key_fingerprint(key)
+    for anchor in anchors:
+        if anchor.key != mine:
+            return ChainBreak(
+                None,
+                f"anchor {anchor.source} was signed with the key whose fingerprint is {anchor.key}, "
+                f"but ATTRIBUTION_CHAIN_KEY here has fingerprint {mine}: verify with the key the log "
+                "was written with",
+                "anchor",
+            )
+        if not hmac.compare_digest(anchor.mac, _anchor_mac(anchor, key)):
+            return ChainBreak(
+                None, f"anchor {anchor.source} does not match its signature (forged or altered)", "anchor"
+            )
+    return None
+
+
+def _missing(anchor: Anchor, count: int, last_id: int | None) -> ChainBreak:
+    gone = anchor.entries - count
+    table = f"table has {count}" + (f" (last #{last_id})" if last_id is not None else "")
+    if gone == 1:
+        what = f"entry #{anchor.last_id} missing"
+    else:
+        what = f"{gone} entries missing, the newest #{anchor.last_id}"
+    return ChainBreak(
+        anchor.last_id, f"{what}: anchor {anchor.day} says {anchor.entries} entries, {table}", "missing"
+    )
+
+
+def chain_break(
+    entries: Iterable[Mapping], key: bytes, anchors: Sequence[Anchor] = ()
+) -> tuple[ChainBreak | None, int, str]:
+    """Walk entries in id order; return (first break or None, entries checked, head hash).
+
+    ``anchors`` must already be checked with ``anchor_problem``. Every anchor is compared with the
+    entry at its position; the largest one must not be beyond the end of the table."""
+    at_position: dict[int, list[Anchor]] = {}
+    for anchor in anchors:
+        at_position.setdefault(anchor.entries, []).append(anchor)
+    sealed = max((a.entries for a in anchors if a.reason == ANCHOR_LEGACY_SEAL), default=0)
     prev = GENESIS_HASH
     prev_id = None
+    keyed_seen = False
     count = 0
     for entry in entries:
         count += 1
+        entry_id = entry["id"]
         if entry["prev_hash"] != prev:
             after = f"entry {prev_id}" if prev_id is not None else "the start of the log"
             return (
                 ChainBreak(
-                    entry["id"],
+                    entry_id,
                     f"its prev_hash does not match the hash of {after} "
                     "(an entry was removed, inserted or re-linked)",
+                    "relinked",
                 ),
                 count,
                 prev,
             )
-        if entry_hash(entry) != entry["entry_hash"]:
-            return (
-                ChainBreak(
-                    entry["id"], "its content does not match its hash (it was edited after it was written)"
-                ),
-                count,
-                prev,
-            )
-        prev, prev_id = entry["entry_hash"], entry["id"]
+        version = entry.get("chain_version", CHAIN_KEYED)
+        if version == CHAIN_LEGACY:
+            if keyed_seen or count > sealed:
+                why = (
+                    "it follows keyed entries"
+                    if keyed_seen
+                    else "no signed legacy seal covers it"
+                    if not sealed
+                    else f"the signed legacy seal covers only the first {sealed} entries"
+                )
+                return (
+                    ChainBreak(
+                        entry_id,
+                        f"it carries an unkeyed hash (chain version 1) but {why}: it was written or "
+                        "rewritten without ATTRIBUTION_CHAIN_KEY",
+                        "unkeyed",
+                    ),
+                    count,
+                    prev,
+                )
+            expected = legacy_entry_hash(entry)
+        elif version == CHAIN_KEYED:
+            keyed_seen = True
+            expected = keyed_entry_hash(entry, key)
+        else:
+            return ChainBreak(entry_id, f"it has an unknown chain version {version!r}", "edited"), count, prev
+        if not hmac.compare_digest(expected, entry["entry_hash"]):
+            reason = "its content does not match its hash (it was edited after it was written)"
+            if version == CHAIN_KEYED:
+                reason = (
+                    "its content does not match its keyed hash (it was edited after it was written, "
+                    "or ATTRIBUTION_CHAIN_KEY is not the key the log was written with)"
+                )
+            return ChainBreak(entry_id, reason, "edited"), count, prev
+        for anchor in at_position.get(count, ()):
+            if anchor.last_id != entry_id or anchor.last_hash != entry["entry_hash"]:
+                return (
+                    ChainBreak(
+                        entry_id,
+                        f"anchor {anchor.day} ({anchor.source}) says entry {count} of the log is "
+                        f"#{anchor.last_id} with hash {anchor.last_hash[:16]}, the table has "
+                        f"#{entry_id} with hash {entry['entry_hash'][:16]} (the log was rewritten)",
+                        "rewritten",
+                    ),
+                    count,
+                    prev,
+                )
+        prev, prev_id = entry["entry_hash"], entry_id
+    newest = max(anchors, key=lambda a: a.entries, default=None)
+    if newest is not None and newest.entries > count:
+        return _missing(newest, count, prev_id), count, prev
     return None, count, prev
 
 

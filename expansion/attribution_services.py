@@ -1,23 +1,31 @@
 """Write side of Finance's split-credit log: record credit at close, record corrections, verify the chain.
 
-Rules live in ``expansion.attribution`` (pure). Every write appends to one SHA-256 hash chain under a
-lock: on PostgreSQL a transaction-scoped advisory lock (it also covers the empty log, where there is no
-last row to ``select_for_update``); everywhere the last entry is read ``select_for_update``, SQLite's
-IMMEDIATE transactions serialise writers, and the unique ``prev_hash`` constraint refuses a fork.
+Rules live in ``expansion.attribution`` (pure). Every write appends to one keyed hash chain
+(HMAC-SHA256 under ``ATTRIBUTION_CHAIN_KEY``, chain version 2) under a lock: on PostgreSQL a
+transaction-scoped advisory lock (it also covers the empty log, where there is no last row to
+``select_for_update``); everywhere the last entry is read ``select_for_update``, SQLite's IMMEDIATE
+transactions serialise writers, and the unique ``prev_hash`` constraint refuses a fork.
+
+Each write signs the new head (entry count, last id and hash) while it still holds the lock and
+publishes it once the transaction commits (``expansion.attribution_anchors``), so a head is anchored
+only if it was committed. ``chain_verify`` checks the table against those anchors.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection, transaction
+from django.db.models import Count, Max
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from expansion import attribution as rules
 from expansion.attribution import SplitRefused
+from expansion.attribution_anchors import chain_key, publish_anchor, read_anchors
 from expansion.models import EQL, AttributionEntry, Role, User
 
 __all__ = [
@@ -26,6 +34,7 @@ __all__ = [
     "credit_correct",
     "credit_proposal",
     "credit_record",
+    "signed_head",
 ]
 
 #: pg_advisory_xact_lock key of the attribution chain ("ATTRCHN" as digits, any constant would do).
@@ -35,6 +44,8 @@ VERIFY_CHUNK = 2000
 
 #: The fields the hash covers, as model attribute names.
 HASHED = rules.HASHED_FIELDS
+#: What a verification reads per entry.
+VERIFIED_FIELDS = ("id", "entry_hash", "chain_version", *HASHED)
 
 
 def _person(user: User | None) -> rules.Person | None:
@@ -143,16 +154,45 @@ def _chain_head() -> str:
 
 
 def _append(entries: Sequence[AttributionEntry]) -> list[AttributionEntry]:
-    """Chain and insert entries in order. Call inside a transaction."""
+    """Chain and insert entries in order, keyed; anchor the new head once the transaction commits.
+    Call inside a transaction."""
+    key = chain_key()
     prev = _chain_head()
     now = timezone.now()
     for entry in entries:
         entry.recorded_at = now
         entry.prev_hash = prev
-        entry.entry_hash = rules.entry_hash({name: getattr(entry, name) for name in HASHED})
+        entry.chain_version = rules.CHAIN_KEYED
+        entry.entry_hash = rules.keyed_entry_hash({name: getattr(entry, name) for name in HASHED}, key)
         entry.save()
         prev = entry.entry_hash
+    # Still under the chain lock: the count and the last entry belong to one head.
+    anchor = rules.sign_anchor(
+        key=key,
+        at=now,
+        entries=AttributionEntry.objects.count(),
+        last_id=entries[-1].pk,
+        last_hash=prev,
+        reason=rules.ANCHOR_WRITE,
+    )
+    transaction.on_commit(lambda: publish_anchor(anchor), robust=True)
     return list(entries)
+
+
+def signed_head(reason: str) -> rules.Anchor:
+    """The current head, signed (count and last id from one statement, so they agree)."""
+    head = AttributionEntry.objects.aggregate(entries=Count("id"), last_id=Max("id"))
+    last_hash = rules.GENESIS_HASH
+    if head["last_id"] is not None:
+        last_hash = AttributionEntry.objects.values_list("entry_hash", flat=True).get(pk=head["last_id"])
+    return rules.sign_anchor(
+        key=chain_key(),
+        at=timezone.now(),
+        entries=head["entries"],
+        last_id=head["last_id"],
+        last_hash=last_hash,
+        reason=reason,
+    )
 
 
 @transaction.atomic
@@ -310,11 +350,38 @@ def credit_correct(
     return reversal, replacement
 
 
-def chain_verify() -> tuple[rules.ChainBreak | None, int, str]:
-    """Recompute the chain from the table: (first break or None, entries checked, head hash)."""
-    rows = (
-        AttributionEntry.objects.order_by("id")
-        .values("id", "entry_hash", *HASHED)
-        .iterator(chunk_size=VERIFY_CHUNK)
-    )
-    return rules.chain_break(rows)
+@dataclass(frozen=True)
+class Verification:
+    broken: rules.ChainBreak | None
+    entries: int
+    head: str
+    anchors: int
+    newest: rules.Anchor | None
+    looked_in: str
+
+
+def chain_verify(anchor_paths: Sequence[str] | None = None) -> Verification:
+    """Recompute the chain from the table and check it against the signed anchors (the anchor file,
+    or ``anchor_paths``). A log with entries and no anchor at all fails: nothing could tell that the
+    newest entries were deleted."""
+    key = chain_key()
+    try:
+        anchors, looked_in = read_anchors(anchor_paths)
+    except rules.AnchorInvalid as exc:
+        return Verification(rules.ChainBreak(None, str(exc), "anchor"), 0, rules.GENESIS_HASH, 0, None, "")
+    newest = max(anchors, key=lambda a: a.entries, default=None)
+    problem = rules.anchor_problem(anchors, key)
+    if problem is not None:
+        return Verification(problem, 0, rules.GENESIS_HASH, len(anchors), newest, looked_in)
+    rows = AttributionEntry.objects.order_by("id").values(*VERIFIED_FIELDS).iterator(chunk_size=VERIFY_CHUNK)
+    broken, count, head = rules.chain_break(rows, key, anchors)
+    if broken is None and count and not anchors:
+        broken = rules.ChainBreak(
+            None,
+            f"no signed anchor found in {looked_in}, so deleting the newest entries could not be "
+            "detected. Pass copies of the anchors with --anchors (the anchor file's backup, collected "
+            "log lines, Finance's signed head downloads); if they are lost, compare the table with a "
+            "backup, then sign the current head with verify_attribution --anchor",
+            "no-anchor",
+        )
+    return Verification(broken, count, head, len(anchors), newest, looked_in)

@@ -343,8 +343,12 @@ class AttributionEntry(models.Model):
     """One line of Finance's split-credit log: who got what credit for a won EQL, why, and when.
 
     Append-only: ``save()`` refuses an existing row, ``delete()`` always refuses, the queryset refuses
-    ``update()``/``delete()``. Each entry's ``entry_hash`` is SHA-256 over its content and the previous
-    entry's hash (chain in id order), so an edit behind the app's back is found by ``verify_attribution``.
+    ``update()``/``delete()``, and on PostgreSQL a trigger refuses UPDATE and DELETE of a row (migration
+    0006). Each entry's ``entry_hash`` is HMAC-SHA256 under ``ATTRIBUTION_CHAIN_KEY`` over its content
+    and the previous entry's hash (chain in id order; ``chain_version`` 1 marks entries written before
+    the chain was keyed, unkeyed SHA-256), and signed heads are kept outside the table, so an edit, a
+    re-chained rewrite or a deleted newest entry behind the app's back is found by
+    ``verify_attribution`` (see ``expansion.attribution``, "the hash chain").
     A correction is two new entries: a reversal (negative percent and amount, ``corrects`` = the
     original) and a replacement (``corrects`` = the original too), both with a reason."""
 
@@ -378,6 +382,9 @@ class AttributionEntry(models.Model):
     )
     entry_hash = models.CharField(max_length=64, unique=True)
     prev_hash = models.CharField(max_length=64)
+    chain_version = models.PositiveSmallIntegerField(
+        help_text="How entry_hash is computed: 1 unkeyed SHA-256 (before the key), 2 HMAC-SHA256."
+    )
 
     objects = models.Manager.from_queryset(AttributionEntryQuerySet)()
 
@@ -407,7 +414,7 @@ class AttributionEntry(models.Model):
             raise PermissionDenied(
                 "The attribution log is append-only: entries are never updated; record a correction."
             )
-        if not self.entry_hash or not self.prev_hash:
+        if not self.entry_hash or not self.prev_hash or not self.chain_version:
             raise PermissionDenied("Attribution entries are written through the hash chain service only.")
         super().save(*args, **kwargs)
 

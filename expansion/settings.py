@@ -5,6 +5,8 @@ broker under ``var/``. Set ``DATABASE_URL=postgres://...`` and ``CELERY_BROKER_U
 to run on PostgreSQL with a fleet of Celery workers; no code changes.
 """
 
+import hashlib
+import hmac
 import os
 from pathlib import Path
 
@@ -34,6 +36,30 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")
     SECRET_KEY = "insecure-development-key-only-for-debug-mode"
+# The key of the split-credit log's HMAC chain and of its signed heads (expansion/attribution.py).
+# From the environment only: never in the database, never logged (anchors carry its fingerprint).
+# Whoever holds it can rewrite the log undetected, so keep it with the other production secrets.
+ATTRIBUTION_CHAIN_KEY = os.environ.get("ATTRIBUTION_CHAIN_KEY", "")
+if not ATTRIBUTION_CHAIN_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "ATTRIBUTION_CHAIN_KEY must be set when DJANGO_DEBUG is off: it signs Finance's split-credit "
+            'log. Generate one with: python -c "import secrets; print(secrets.token_hex(32))"'
+        )
+    # Development and tests only: derived from the secret key, so a laptop's log verifies on that laptop.
+    ATTRIBUTION_CHAIN_KEY = hmac.new(
+        SECRET_KEY.encode(), b"attribution-chain-dev", hashlib.sha256
+    ).hexdigest()
+elif len(ATTRIBUTION_CHAIN_KEY) < 32:
+    raise ImproperlyConfigured(
+        "ATTRIBUTION_CHAIN_KEY is too short: use at least 32 random characters, e.g. the output of "
+        'python -c "import secrets; print(secrets.token_hex(32))"'
+    )
+# Signed heads of the log, one JSON line each, append-only. Keep it on persistent storage and copy it
+# off the host (or ship the "attribution_anchor" log lines): it is the evidence a deletion is checked by.
+ATTRIBUTION_ANCHOR_FILE = Path(
+    os.environ.get("ATTRIBUTION_ANCHOR_FILE") or VAR_DIR / "attribution-anchors.jsonl"
+)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 

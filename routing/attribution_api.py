@@ -89,6 +89,7 @@ class AttributionEntrySerializer(serializers.ModelSerializer):
             "corrects_id",
             "entry_hash",
             "prev_hash",
+            "chain_version",
         )
         read_only_fields = fields
 

@@ -21,6 +21,12 @@ if [ -z "${DJANGO_SECRET_KEY:-}" ]; then
   DJANGO_SECRET_KEY=$(cat var/secret_key)
   export DJANGO_SECRET_KEY
 fi
+if [ -z "${ATTRIBUTION_CHAIN_KEY:-}" ]; then
+  # The split-credit log's key, per machine and outside git like the secret key.
+  [ -f var/attribution_chain_key ] || .venv/bin/python -c "import secrets; print(secrets.token_hex(32))" > var/attribution_chain_key
+  ATTRIBUTION_CHAIN_KEY=$(cat var/attribution_chain_key)
+  export ATTRIBUTION_CHAIN_KEY
+fi
 
 PY=.venv/bin/python
 $PY manage.py migrate --noinput -v0

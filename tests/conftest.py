@@ -50,6 +50,14 @@ def _fresh_cache():
 
 
 @pytest.fixture(autouse=True)
+def _attribution_anchor_file(tmp_path, monkeypatch):
+    """Each test has its own anchor file of the split-credit log: a flushed table must never meet the
+    signed heads an earlier test left behind."""
+    if settings.configured:
+        monkeypatch.setattr(settings, "ATTRIBUTION_ANCHOR_FILE", tmp_path / "attribution-anchors.jsonl")
+
+
+@pytest.fixture(autouse=True)
 def _celery_eager():
     """Tasks run inline in tests unless a test starts a real worker (``celery_worker_process``)."""
     from expansion.celery import app

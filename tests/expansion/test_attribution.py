@@ -19,9 +19,9 @@ from django.contrib.admin.sites import site as admin_site
 from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection, connections
+from django.db import connections
 from django.db.models import ProtectedError, Sum
-from django.test import Client
+from django.test import Client, TestCase
 from django.urls import reverse
 from django.utils import timezone
 from hypothesis import given
@@ -36,6 +36,7 @@ from routing.lifecycle import TransitionError
 from routing.models import RoutingRule
 from routing.services import eql_transition
 from scoring.models import EqlPolicy, SignalDefinition
+from tests.expansion.tampering import owner_bypassing_the_trigger
 from tests.factories import AccountFactory, ActivityFactory, EQLFactory, UserFactory
 
 UTC = dt.UTC
@@ -320,21 +321,22 @@ def test_totals_per_person_per_month_and_quarter_net_out_reversals():
 
 
 def test_the_chain_names_the_first_edited_or_relinked_entry():
-    # given a chain of three
+    # given a keyed chain of three
+    key = b"k" * 32
     entries, prev = [], rules.GENESIS_HASH
     for i in range(1, 4):
         entry = dict.fromkeys(rules.HASHED_FIELDS)
-        entry.update(id=i, amount=Decimal(i), prev_hash=prev, reason=f"r{i}", basis={})
-        entry["entry_hash"] = prev = rules.entry_hash(entry)
+        entry.update(id=i, amount=Decimal(i), prev_hash=prev, reason=f"r{i}", basis={}, chain_version=2)
+        entry["entry_hash"] = prev = rules.entry_hash(entry, key)
         entries.append(entry)
 
     # when / then
-    assert rules.chain_break(entries)[0] is None
+    assert rules.chain_break(entries, key)[0] is None
     edited = [dict(e) for e in entries]
     edited[1]["amount"] = Decimal("999")
-    assert rules.chain_break(edited)[0].entry_id == 2
-    assert "edited" in rules.chain_break(edited)[0].reason
-    assert rules.chain_break([entries[0], entries[2]])[0].entry_id == 3
+    assert rules.chain_break(edited, key)[0].entry_id == 2
+    assert "edited" in rules.chain_break(edited, key)[0].reason
+    assert rules.chain_break([entries[0], entries[2]], key)[0].entry_id == 3
 
 
 # --- the service, through eql_transition ----------------------------------------------------------
@@ -387,15 +389,17 @@ def make_eql(ae, csm):
 
 
 def win(eql, user, amount="12000.00", when=None, splits=None, note=""):
-    return eql_transition(
-        eql_id=eql.pk,
-        user=user,
-        event="won",
-        at=when or at(3),
-        expansion_arr=Decimal(amount),
-        splits=splits,
-        note=note,
-    )
+    # As in production the head is anchored when the transaction commits (here: the test's savepoint).
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return eql_transition(
+            eql_id=eql.pk,
+            user=user,
+            event="won",
+            at=when or at(3),
+            expansion_arr=Decimal(amount),
+            splits=splits,
+            note=note,
+        )
 
 
 def entries_of(eql) -> list[tuple]:
@@ -786,6 +790,8 @@ def test_the_chain_links_every_entry_to_the_previous_one_and_verifies(three_wins
     assert [e.prev_hash for e in three_wins[1:]] == [e.entry_hash for e in three_wins[:-1]]
     assert out.getvalue().startswith("OK: 6 attribution entries verified; head hash ")
     assert three_wins[-1].entry_hash in out.getvalue()
+    assert "checked against 3 signed anchors" in out.getvalue()
+    assert {e.chain_version for e in three_wins} == {rules.CHAIN_KEYED}
 
 
 @pytest.mark.django_db
@@ -799,7 +805,8 @@ def test_an_empty_log_verifies():
 
 
 def _raw(sql: str, params: list) -> None:
-    with connection.cursor() as cursor:
+    """SQL behind the app's back, as the table's owner (who can switch off the append-only trigger)."""
+    with owner_bypassing_the_trigger() as cursor:
         cursor.execute(sql.replace("{t}", AttributionEntry._meta.db_table), params)
 
 
@@ -811,7 +818,7 @@ def test_an_amount_edited_behind_the_apps_back_is_detected_and_named(three_wins)
 
     # when / then
     with pytest.raises(
-        CommandError, match=rf"broken at entry {target.pk}: its content does not match its hash"
+        CommandError, match=rf"broken at entry {target.pk}: its content does not match its keyed hash"
     ):
         call_command("verify_attribution", stdout=io.StringIO())
 
@@ -900,7 +907,8 @@ def test_concurrent_writers_cannot_fork_the_chain(ae, csm):
     # then every win is logged on one unbroken chain
     assert errors == []
     assert AttributionEntry.objects.count() == 24
-    assert attribution_services.chain_verify()[:2] == (None, 24)
+    result = attribution_services.chain_verify()
+    assert (result.broken, result.entries, result.anchors) == (None, 24, 12)
 
 
 # --- Finance pages --------------------------------------------------------------------------------
@@ -1264,7 +1272,7 @@ def test_timezone_of_the_close_decides_the_period(make_eql, ae, settings):
 
     # then the close period is April (local), and the chain still verifies
     assert AttributionEntry.objects.filter(eql=eql).first().period == "2025-04"
-    assert attribution_services.chain_verify()[0] is None
+    assert attribution_services.chain_verify().broken is None
 
 
 @pytest.mark.django_db

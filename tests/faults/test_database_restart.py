@@ -60,6 +60,7 @@ def web(cluster, tmp_path):
         "DJANGO_DEBUG": "false",
         "DJANGO_HTTPS": "false",
         "DJANGO_SECRET_KEY": "fault-test-" + "k" * 50,
+        "ATTRIBUTION_CHAIN_KEY": "fault-test-" + "a" * 50,
         "ALLOWED_HOSTS": "127.0.0.1",
         "STATIC_ROOT": str(tmp_path / "static"),
         "STATIC_COMPRESS": "false",
