@@ -142,25 +142,28 @@ def test_usage_shape():
 
 
 @pytest.mark.django_db
-def test_demo_history_gives_every_role_worked_eqls_through_the_lifecycle(tmp_path):
+def test_demo_history_gives_every_role_worked_eqls_through_the_lifecycle(
+    tmp_path, django_capture_on_commit_callbacks
+):
     # given/when: a demo with a few months of weekly passes worked by the owners
     from expansion.models import EQL, Activity, AttributionEntry
     from routing.models import ReasonCode
     from scoring.models import ScoringPass
 
-    call_command(
-        "seed_demo",
-        "--accounts",
-        "400",
-        "--seed",
-        "5",
-        "--out",
-        str(tmp_path),
-        "--as-of",
-        "2026-03-31",
-        "--quiet",
-        stdout=io.StringIO(),
-    )
+    with django_capture_on_commit_callbacks(execute=True):  # the credit log signs its head on commit
+        call_command(
+            "seed_demo",
+            "--accounts",
+            "400",
+            "--seed",
+            "5",
+            "--out",
+            str(tmp_path),
+            "--as-of",
+            "2026-03-31",
+            "--quiet",
+            stdout=io.StringIO(),
+        )
 
     # then: ten weekly passes, as of the ten Tuesdays before the demo day
     days = sorted(p.as_of.date() for p in ScoringPass.objects.filter(trigger="demo history"))
