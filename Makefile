@@ -20,6 +20,8 @@ install: .venv/.installed
 	touch $@
 
 ## The product on its embedded default: SQLite, a filesystem broker, a worker with the hourly beat.
+## Debug mode (and its development key) only here; settings default to DEBUG off.
+run: export DJANGO_DEBUG ?= true
 run: install
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py seed_demo --if-empty

@@ -1,42 +1,78 @@
-"""Sign-in with throttling: repeated failures for one email or one address are refused for a while."""
+"""Sign-in lockout (django-axes): repeated failures lock out one email from one client address.
+
+Failures are counted per (email, client address) pair, so one person's typos never lock out colleagues
+behind the same company NAT or reverse proxy, and a guesser at one address cannot lock a user out of
+every other address. Attempts are stored in the database (admin: *Axes*); ``manage.py axes_reset``
+or deleting the access attempt in admin unlocks.
+"""
 
 from __future__ import annotations
 
-from django.contrib.auth import views as auth_views
-from django.core.cache import cache
+import ipaddress
+
+from axes.backends import AxesStandaloneBackend
+from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
-#: Failed attempts allowed per email and per client address within the window.
-MAX_FAILURES = 5
-WINDOW_SECONDS = 15 * 60
-
-
-def _keys(request: HttpRequest) -> list[str]:
-    email = (request.POST.get("username") or "").strip().lower()
-    address = request.META.get("REMOTE_ADDR", "")
-    return [f"login-fail:user:{email}", f"login-fail:addr:{address}"]
+LOCKOUT_MESSAGE = "Too many failed sign-ins. Wait 15 minutes and try again."
 
 
-def _blocked(request: HttpRequest) -> bool:
-    return any((cache.get(key) or 0) >= MAX_FAILURES for key in _keys(request))
+def client_address(remote_addr: str, forwarded_for: str, trusted_proxies: int) -> str:
+    """The address the request came from, behind ``trusted_proxies`` reverse proxies.
+
+    Each trusted proxy appends the address it received the request from to ``X-Forwarded-For``, so
+    the client is the ``trusted_proxies``-th entry from the right; anything left of it is whatever the
+    client chose to send. Without trusted proxies, or when the header is shorter than the chain (the
+    request did not come through the proxies) or the entry is not an address, ``REMOTE_ADDR`` counts.
+    """
+    if trusted_proxies <= 0:
+        return remote_addr
+    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+    if len(hops) < trusted_proxies:
+        return remote_addr
+    candidate = hops[-trusted_proxies]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return remote_addr
 
 
-def _record_failure(request: HttpRequest) -> None:
-    for key in _keys(request):
-        cache.add(key, 0, WINDOW_SECONDS)
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, WINDOW_SECONDS)
+def client_ip(request: HttpRequest) -> str:
+    """AXES_CLIENT_IP_CALLABLE: the client address with the configured number of trusted proxies."""
+    return client_address(
+        request.META.get("REMOTE_ADDR", ""),
+        request.META.get("HTTP_X_FORWARDED_FOR", ""),
+        settings.TRUSTED_PROXY_COUNT,
+    )
 
 
-class ThrottledLoginView(auth_views.LoginView):
-    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if _blocked(request):
-            form = self.get_form()
-            form.add_error(None, "Too many failed sign-ins. Wait 15 minutes and try again.")
-            return self.render_to_response(self.get_context_data(form=form), status=429)
-        response = super().post(request, *args, **kwargs)
-        if not request.user.is_authenticated:
-            _record_failure(request)
-        return response
+def sign_in_name(request: HttpRequest, credentials: dict | None) -> str:
+    """AXES_USERNAME_CALLABLE: the email as typed, trimmed and lower-cased (``Maya@X`` is ``maya@x``)."""
+    name = (credentials or {}).get("username")
+    if name is None:
+        name = request.POST.get("username", "")
+    return str(name).strip().lower()
+
+
+def lockout_response(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials: dict | None = None
+) -> HttpResponse:
+    """AXES_LOCKOUT_CALLABLE: the sign-in form again, saying why and for how long, with 429."""
+    form = AuthenticationForm(request, initial={"username": sign_in_name(request, credentials)})
+    context = {"form": form, "locked_out": LOCKOUT_MESSAGE, "next": request.POST.get("next", "")}
+    return render(request, "registration/login.html", context, status=429)
+
+
+class LockoutBackend(AxesStandaloneBackend):
+    """Refuses sign-ins of a locked-out (email, address) pair; the next backend checks the password.
+
+    ``authenticate()`` without a request (a shell, a management command) is not a web sign-in and is
+    neither counted nor refused.
+    """
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is None:
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)

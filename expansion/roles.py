@@ -15,6 +15,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "routing": ("view", "add", "change", "delete"),
         "dashboards": ("view", "add", "change"),
         "django_celery_beat": ("view", "add", "change", "delete"),
+        "axes": ("view", "delete"),  # sign-in lockouts: deleting an access attempt unlocks
     },
     "Finance": {"expansion": ("view",), "scoring": ("view",), "routing": ("view",), "dashboards": ("view",)},
 }

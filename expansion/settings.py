@@ -5,6 +5,7 @@ broker under ``var/``. Set ``DATABASE_URL=postgres://...`` and ``CELERY_BROKER_U
 to run on PostgreSQL with a fleet of Celery workers; no code changes.
 """
 
+import datetime as dt
 import hashlib
 import hmac
 import os
@@ -30,11 +31,16 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
+# Off unless asked for: a forgotten variable never serves debug pages. `make run` and the test suite
+# (pytest's env in pyproject.toml) set DJANGO_DEBUG=true.
+DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set. In production set it to a long random value (see .env.example); "
+            "on a development machine set DJANGO_DEBUG=true instead (`make run` does)."
+        )
     SECRET_KEY = "insecure-development-key-only-for-debug-mode"
 # The key of the split-credit log's HMAC chain and of its signed heads (expansion/attribution.py).
 # From the environment only: never in the database, never logged (anchors carry its fingerprint).
@@ -291,6 +297,31 @@ if not DEBUG and env_bool("DJANGO_HTTPS", True):
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# --- Sign-in lockout (django-axes) -----------------------------------------------------------------
+# Five failed sign-ins for one email from one client address lock that pair out for 15 minutes; other
+# people behind the same address, and the same person elsewhere, still sign in. Attempts live in the
+# database (admin: Axes > Access attempts; `manage.py axes_reset` unlocks everyone).
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
+AUTHENTICATION_BACKENDS = ["expansion.auth.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = dt.timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "expansion.auth.sign_in_name"
+AXES_LOCKOUT_CALLABLE = "expansion.auth.lockout_response"
+# Reverse proxies in front of the web processes that append the client to X-Forwarded-For (nginx, a
+# load balancer): the client is that many entries from the right. 0 = REMOTE_ADDR is the client.
+_proxies = os.environ.get("TRUSTED_PROXY_COUNT", "").strip() or "0"
+if not _proxies.isdigit():
+    raise ImproperlyConfigured(
+        f"TRUSTED_PROXY_COUNT={_proxies!r}: give the number of reverse proxies in front (0, 1, ...)."
+    )
+TRUSTED_PROXY_COUNT = int(_proxies)
+AXES_CLIENT_IP_CALLABLE = "expansion.auth.client_ip"
+# -----------------------------------------------------------------------------------------------------
 
 LOGGING = {
     "version": 1,

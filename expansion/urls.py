@@ -5,13 +5,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from expansion import health
-from expansion.auth import ThrottledLoginView
 
 urlpatterns = [
     path("health/live", health.liveness, name="health-live"),
     path("health/ready", health.readiness, name="health-ready"),
     path("admin/", admin.site.urls),
-    path("login/", ThrottledLoginView.as_view(), name="login"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/", include("expansion.api_urls")),
     path("api/", include("routing.api_urls")),

@@ -43,7 +43,8 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Throttle counters (login, API) never leak from one test into the next."""
+    """API rate-limit counters never leak from one test into the next (sign-in attempts are in the
+    database, rolled back with each test)."""
     from django.core.cache import cache
 
     cache.clear()
