@@ -18,6 +18,7 @@ from decimal import Decimal
 from urllib.parse import urlencode, urlsplit
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.models import Group
@@ -201,6 +202,11 @@ def build_world() -> dict:
     TaskResult.objects.create(task_id="matrix-task")
     GroupResult.objects.create(group_id="matrix-group")
     backtest = BacktestRun.objects.create(created_by=revops, params={})
+    # Sign-in lockout records (admin: RevOps reads them and deletes an attempt to unlock someone).
+    seen = {"ip_address": "192.0.2.7", "username": ae.email, "user_agent": "matrix", "path_info": "/login/"}
+    AccessAttempt.objects.create(**seen, failures_since_start=5, get_data="", post_data="")
+    AccessFailureLog.objects.create(**seen, locked_out=True)
+    AccessLog.objects.create(**seen)
     signal = SignalDefinition.objects.order_by("pk").first()
     for role in Role.values:
         Group.objects.get_or_create(name=role)

@@ -28,7 +28,7 @@ def test_without_django_debug_debug_is_off_and_a_secret_key_is_required(tmp_path
 
 
 def test_without_django_debug_and_with_a_key_debug_is_off(tmp_path):
-    result = _settings(tmp_path, DJANGO_SECRET_KEY="k" * 50)
+    result = _settings(tmp_path, DJANGO_SECRET_KEY="k" * 50, ATTRIBUTION_CHAIN_KEY="c" * 64)
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "k" * 50]
