@@ -29,7 +29,7 @@ from django.views.decorators.http import require_safe
 from expansion import attribution as rules
 from expansion.attribution_services import credit_proposal, signed_head
 from expansion.models import EQL, AttributionEntry, Role, User
-from routing.models import ReasonCode, RoutingRule
+from routing.models import ReasonCode, RoutingRule, SlaPolicy
 from scoring.models import EqlPolicy, Gate, SignalDefinition
 
 #: Roles that may read the Finance pages (superusers too).
@@ -402,6 +402,7 @@ TRACKED = {
     "routing_rule": ("Routing rule", RoutingRule),
     "reason_code": ("Reason code", ReasonCode),
     "policy": ("EQL policy", EqlPolicy),
+    "sla_policy": ("SLA policy", SlaPolicy),
 }
 #: Fields that change on every save and say nothing about the configuration.
 UNTRACKED_FIELDS = ("updated_at",)

@@ -10,7 +10,15 @@ from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
 from routing import webhook_guard
-from routing.models import Delivery, Notification, ReasonCode, RoutingRule, WebhookDelivery, WebhookEndpoint
+from routing.models import (
+    Delivery,
+    Notification,
+    ReasonCode,
+    RoutingRule,
+    SlaPolicy,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from routing.webhook_signing import secret_generate, secret_strength_problem
 
 
@@ -31,6 +39,27 @@ class RoutingRuleAdmin(SimpleHistoryAdmin):
     list_display_links = ("name",)
     list_editable = ("order", "active")
     list_filter = ("route", "active")
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(SimpleHistoryAdmin):
+    """The one SLA policy row: response times per route and the CSM review window."""
+
+    list_display = (
+        "__str__",
+        "sla_hours_high",
+        "sla_hours_medium",
+        "sla_hours_csm",
+        "review_window_hours",
+        "hold_escalation_hours",
+        "updated_at",
+    )
+
+    def has_add_permission(self, request):
+        return not SlaPolicy.objects.exists() and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(ReasonCode)

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from expansion.models import EQL, OPEN_STATUSES
-from routing import webhook_guard, webhook_signing
+from routing import selectors, webhook_guard, webhook_signing
 from routing.models import Delivery, Notification, WebhookDelivery
 
 logger = logging.getLogger(__name__)
@@ -165,10 +165,9 @@ def webhook_send(*, webhook_delivery_id: int, retry) -> str:
 def review_windows_sweep(now: dt.datetime | None = None) -> int:
     """End elapsed review windows, escalate holds older than the policy's limit to the manager."""
     from routing.services import notify
-    from scoring.selectors import policy_load
 
     now = now or timezone.now()
-    policy = policy_load()
+    policy = selectors.sla_spec()
     expired = EQL.objects.filter(
         status__in=OPEN_STATUSES, review_state="pending", review_window_ends_at__lte=now
     )

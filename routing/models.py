@@ -10,6 +10,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from expansion.models import EQL, Route
+from routing.rules import SlaSpec
 from routing.webhook_signing import InvalidSecret, secret_key
 
 
@@ -185,6 +186,40 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} EQL {self.eql_id} -> {self.endpoint_id} ({self.status})"
+
+
+class SlaPolicy(models.Model):
+    """The single SLA policy: how fast each route must reach the customer. Edit the one row in admin."""
+
+    sla_hours_high = models.PositiveSmallIntegerField(
+        "SLA hours, AE high priority", default=SlaSpec.high_hours, help_text="From the EQL's creation."
+    )
+    sla_hours_medium = models.PositiveSmallIntegerField(
+        "SLA hours, AE medium priority",
+        default=SlaSpec.medium_hours,
+        help_text="From the end of the CSM review window (or the CSM's release).",
+    )
+    sla_hours_csm = models.PositiveSmallIntegerField(
+        "SLA hours, CSM-led and self-serve", default=SlaSpec.csm_hours, help_text="From the EQL's creation."
+    )
+    review_window_hours = models.PositiveSmallIntegerField(
+        default=SlaSpec.review_window_hours,
+        help_text="How long the account's CSM may review a medium-priority AE EQL before the AE's clock "
+        "starts.",
+    )
+    hold_escalation_hours = models.PositiveSmallIntegerField(
+        default=SlaSpec.hold_escalation_hours,
+        help_text="A CSM hold older than this is escalated to the AE's manager.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "SLA policy"
+        verbose_name_plural = "SLA policy"
+
+    def __str__(self) -> str:
+        return "SLA policy"
 
 
 class RoundRobinCursor(models.Model):

@@ -143,11 +143,18 @@ def choose_owner(
 
 
 @dataclass(frozen=True)
-class SlaPolicy:
+class SlaSpec:
+    """Response times and the CSM review window, in hours (RevOps edits them in admin: SLA policy).
+
+    These defaults are the one source of the numbers: the SlaPolicy model takes its field defaults
+    from here.
+    """
+
     high_hours: int = 24
     medium_hours: int = 48
     csm_hours: int = 72
     review_window_hours: int = 24
+    hold_escalation_hours: int = 48
 
 
 @dataclass(frozen=True)
@@ -156,7 +163,7 @@ class Clock:
     review_window_ends_at: datetime | None
 
 
-def sla_clock(*, route: str, priority: str, start: datetime, policy: SlaPolicy) -> Clock:
+def sla_clock(*, route: str, priority: str, start: datetime, policy: SlaSpec) -> Clock:
     """SLA deadline from creation: AE high 24h; AE medium 48h after a 24h CSM review window;
     csm, self-serve and CSM review items 72h (hours admin-editable)."""
     if route == ROUTE_AE:

@@ -6,8 +6,8 @@ from django.db.models import Count, Q, QuerySet
 
 from expansion.models import EQL, OPEN_STATUSES, User
 from expansion.records import eql_queryset
-from routing.models import RoutingRule
-from routing.rules import Person, RuleSpec, SlaPolicy
+from routing.models import RoutingRule, SlaPolicy
+from routing.rules import Person, RuleSpec, SlaSpec
 
 
 def eqls_visible(*, user: User) -> QuerySet[EQL]:
@@ -62,10 +62,19 @@ def open_counts() -> dict[int, int]:
     return dict(rows)
 
 
-def sla_policy(policy) -> SlaPolicy:
-    return SlaPolicy(
+def sla_policy_load() -> SlaPolicy:
+    """The one SLA policy row (created with the defaults when missing)."""
+    policy = SlaPolicy.objects.order_by("pk").first()
+    return policy if policy is not None else SlaPolicy.objects.create()
+
+
+def sla_spec() -> SlaSpec:
+    """The SLA policy as the pure rules read it."""
+    policy = sla_policy_load()
+    return SlaSpec(
         high_hours=policy.sla_hours_high,
         medium_hours=policy.sla_hours_medium,
         csm_hours=policy.sla_hours_csm,
         review_window_hours=policy.review_window_hours,
+        hold_escalation_hours=policy.hold_escalation_hours,
     )

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from expansion import attribution_services
 from expansion.models import EQL, Activity, User
-from routing import lifecycle
+from routing import lifecycle, selectors
 from routing.lifecycle import Actor, EqlView, TransitionError
 from routing.models import Delivery, Notification, ReasonCode
 
@@ -233,9 +233,7 @@ def eql_transition(
 
 
 def _medium_sla_hours() -> int:
-    from scoring.selectors import policy_load
-
-    return policy_load().sla_hours_medium
+    return selectors.sla_spec().medium_hours
 
 
 def notify_people(*, role: str, kind: str, subject: str, body: str) -> list[Notification]:

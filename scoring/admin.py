@@ -188,10 +188,7 @@ class EqlPolicyAdmin(SimpleHistoryAdmin):
         "score_threshold",
         "min_expansion_pct",
         "suppression_days",
-        "sla_hours_high",
-        "sla_hours_medium",
-        "sla_hours_csm",
-        "review_window_hours",
+        "max_data_age_days",
         "updated_at",
     )
 

@@ -135,23 +135,19 @@ class Gate(models.Model):
 class EqlPolicy(models.Model):
     """The single EQL policy. Edit the one row in admin."""
 
-    score_threshold = models.PositiveSmallIntegerField(default=60)
+    score_threshold = models.PositiveSmallIntegerField(default=cfg.PolicySpec.score_threshold)
     min_expansion_pct = models.DecimalField(
         max_digits=5,
         decimal_places=4,
-        default=0.15,
+        default=cfg.PolicySpec.min_expansion_pct,
         help_text="0.15 = estimate must be ≥ 15% of contract ARR.",
     )
-    suppression_days = models.PositiveSmallIntegerField(default=30)
-    sla_hours_high = models.PositiveSmallIntegerField(default=24)
-    sla_hours_medium = models.PositiveSmallIntegerField(default=48)
-    sla_hours_csm = models.PositiveSmallIntegerField("SLA hours csm/self-serve", default=72)
-    review_window_hours = models.PositiveSmallIntegerField(default=24)
-    hold_escalation_hours = models.PositiveSmallIntegerField(default=48)
+    suppression_days = models.PositiveSmallIntegerField(default=cfg.PolicySpec.suppression_days)
     max_data_age_days = models.PositiveSmallIntegerField(
-        default=3, help_text="Signals do not fire on usage data older than this."
+        default=cfg.PolicySpec.max_data_age_days,
+        help_text="Signals do not fire on usage data older than this.",
     )
-    min_calibration_samples = models.PositiveSmallIntegerField(default=10)
+    min_calibration_samples = models.PositiveSmallIntegerField(default=cfg.PolicySpec.min_calibration_samples)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
 

@@ -87,10 +87,10 @@ def policy_spec(policy: EqlPolicy) -> cfg.PolicySpec:
 
 
 def config_version() -> int:
-    """A number that grows with every saved change to signals, gates, policy or routing rules."""
-    from routing.models import RoutingRule
+    """A number that grows with every saved change to signals, gates, policies or routing rules."""
+    from routing.models import RoutingRule, SlaPolicy
 
-    models = (SignalDefinition, Gate, EqlPolicy, RoutingRule)
+    models = (SignalDefinition, Gate, EqlPolicy, RoutingRule, SlaPolicy)
     return sum(m.history.count() for m in models)
 
 

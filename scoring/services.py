@@ -245,9 +245,9 @@ def _refresh_values(c: Candidate) -> dict:
 class _Router:
     """Routes and assigns owners for one chunk, holding the round-robin cursors locked."""
 
-    def __init__(self, policy):
+    def __init__(self):
         self.rules = routing_selectors.rule_specs()
-        self.sla = routing_selectors.sla_policy(policy)
+        self.sla = routing_selectors.sla_spec()
         cursors = self._lock_cursors()
         if len(cursors) < 2:
             # First pass ever: chunks running in parallel may both get here; the loser's insert is a no-op.
@@ -331,7 +331,6 @@ def scoring_chunk_run(
     snapshots = selectors.snapshot_window(config, as_of_date, pk_range=pk_range)
     evaluation = engine.evaluate(accounts, snapshots, config, as_of_date, uplifts)
     candidates = _candidates(evaluation, accounts, config, as_of)
-    policy = selectors.policy_load()
     with transaction.atomic():
         existing = selectors.open_eqls(pk_range=pk_range)
         suppressed = selectors.suppressed_until(
@@ -346,7 +345,7 @@ def scoring_chunk_run(
             if eql is not None:
                 changed = _refresh(eql, c)
                 if c.qualifies and eql.route == routing_rules.ROUTE_CSM_REVIEW:
-                    router = router or _Router(policy)
+                    router = router or _Router()
                     _apply_route(eql, c, router, as_of)
                     upgraded.append(eql.pk)
                     changed = True
@@ -359,7 +358,7 @@ def scoring_chunk_run(
                 continue
             if account in suppressed:
                 continue
-            router = router or _Router(policy)
+            router = router or _Router()
             eql = EQL(
                 account_id=account,
                 status=EQLStatus.NEW,

@@ -17,8 +17,8 @@ from routing import lifecycle
 from routing.delivery import review_windows_sweep
 from routing.lifecycle import TRANSITIONS, TransitionError
 from routing.models import Notification, ReasonCode
+from routing.selectors import sla_policy_load
 from routing.services import eql_transition
-from scoring.selectors import policy_load
 from tests.factories import AccountFactory, EQLFactory, UserFactory
 
 ALL_STATUSES = (*lifecycle.OPEN, *lifecycle.CLOSED)
@@ -578,7 +578,7 @@ def test_release_starts_the_aes_sla_clock_from_the_release(in_review, csm, ae, c
 @pytest.mark.django_db
 def test_an_early_release_uses_the_policys_medium_sla_hours(in_review, csm, ae, created_at):
     # given
-    policy = policy_load()
+    policy = sla_policy_load()
     policy.sla_hours_medium = 36
     policy.save()
     released = created_at + dt.timedelta(hours=2)

@@ -16,7 +16,7 @@ from routing.rules import (
     RouteDecision,
     RouteFacts,
     RuleSpec,
-    SlaPolicy,
+    SlaSpec,
     choose_owner,
     decide_route,
     sla_clock,
@@ -437,7 +437,7 @@ def test_nobody_with_room_gives_none_and_changes_nothing(team):
 )
 def test_sla_clock_with_default_hours(route, priority, deadline_hours, window_hours):
     # when
-    clock = sla_clock(route=route, priority=priority, start=START, policy=SlaPolicy())
+    clock = sla_clock(route=route, priority=priority, start=START, policy=SlaSpec())
 
     # then
     assert clock.sla_deadline == START + dt.timedelta(hours=deadline_hours)
@@ -456,7 +456,7 @@ def test_sla_clock_with_default_hours(route, priority, deadline_hours, window_ho
 )
 def test_sla_clock_uses_the_admin_edited_hours(route, priority, deadline_hours, window_hours):
     # given
-    policy = SlaPolicy(high_hours=8, medium_hours=36, csm_hours=96, review_window_hours=12)
+    policy = SlaSpec(high_hours=8, medium_hours=36, csm_hours=96, review_window_hours=12)
 
     # when
     clock = sla_clock(route=route, priority=priority, start=START, policy=policy)
