@@ -1,11 +1,13 @@
-"""Routing write-side: announcing EQLs (notifications, webhooks) and the EQL lifecycle."""
+"""Routing write-side: routing and assigning new EQLs, announcing them (notifications, webhooks) and
+the EQL lifecycle."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
@@ -14,15 +16,109 @@ from django.db.models import Q
 from django.utils import timezone
 
 from expansion import attribution_services
-from expansion.models import EQL, Activity, User
-from routing import lifecycle, selectors
+from expansion.models import EQL, Activity, ReviewState, User
+from routing import lifecycle, rules, selectors
 from routing.lifecycle import Actor, EqlView, TransitionError
-from routing.models import Delivery, Notification, ReasonCode
+from routing.models import Delivery, Notification, ReasonCode, RoundRobinCursor
 
 logger = logging.getLogger(__name__)
 
 #: An event may be back-dated, but not dated in the future beyond this clock skew.
 MAX_FUTURE_SKEW = dt.timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class RoutingRequest:
+    """One EQL to route: what the rules look at, and the account's AE and CSM."""
+
+    facts: rules.RouteFacts
+    ae_id: int | None
+    csm_id: int | None
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Where an EQL goes: route, owner, CSM and its SLA clock, ready to set on the record."""
+
+    route: str
+    csm_involvement_required: bool
+    rule: str
+    owner_id: int | None
+    csm_id: int | None
+    assigned_at: dt.datetime | None
+    sla_deadline: dt.datetime
+    review_window_ends_at: dt.datetime | None
+    review_state: str
+
+
+ROUND_ROBIN_ROLES = ("AE", "CSM")
+
+
+def _cursors_lock() -> dict[str, RoundRobinCursor]:
+    def locked() -> dict[str, RoundRobinCursor]:
+        qs = RoundRobinCursor.objects.select_for_update().filter(role__in=ROUND_ROBIN_ROLES).order_by("role")
+        return {c.role: c for c in qs}
+
+    cursors = locked()
+    if len(cursors) < len(ROUND_ROBIN_ROLES):
+        # First routing ever: chunks running in parallel may both get here; the loser's insert is a no-op.
+        RoundRobinCursor.objects.bulk_create(
+            [RoundRobinCursor(role=role) for role in ROUND_ROBIN_ROLES if role not in cursors],
+            ignore_conflicts=True,
+        )
+        cursors = locked()
+    return cursors
+
+
+@transaction.atomic
+def eqls_assign(*, requests: Sequence[RoutingRequest], at: dt.datetime) -> list[Assignment]:
+    """Route a batch of new (or upgraded) EQLs and choose their owners, in request order.
+
+    Holds the round-robin cursors locked until the caller's transaction ends, so parallel scoring
+    chunks take turns and capacity counts stay right; an empty batch locks nothing. The first
+    matching routing rule decides the route (``routing.rules.decide_route``); the account's AE or CSM
+    owns it when active with room, else the least loaded, ties round robin; the SLA clock starts ``at``.
+    """
+    if not requests:
+        return []
+    rule_specs = selectors.rule_specs()
+    sla = selectors.sla_spec()
+    cursors = _cursors_lock()
+    people = {role: selectors.people_by_role(role) for role in ROUND_ROBIN_ROLES}
+    book = rules.LoadBook(
+        open_counts=selectors.open_counts(),
+        last_assigned={role: c.last_user_id for role, c in cursors.items()},
+    )
+    out = []
+    for request in requests:
+        decision = rules.decide_route(request.facts, rule_specs)
+        role = rules.OWNER_ROLE[decision.route]
+        owner = rules.choose_owner(
+            preferred=request.ae_id if role == "AE" else request.csm_id,
+            role=role,
+            people=people[role],
+            book=book,
+        )
+        clock = rules.sla_clock(route=decision.route, priority=request.facts.priority, start=at, policy=sla)
+        out.append(
+            Assignment(
+                route=decision.route,
+                csm_involvement_required=decision.csm_involvement_required,
+                rule=decision.rule,
+                owner_id=owner,
+                csm_id=request.csm_id,
+                assigned_at=at if owner else None,
+                sla_deadline=clock.sla_deadline,
+                review_window_ends_at=clock.review_window_ends_at,
+                review_state=ReviewState.PENDING if clock.review_window_ends_at else ReviewState.NONE,
+            )
+        )
+    for role, cursor in cursors.items():
+        last = book.last_assigned.get(role, 0)
+        if cursor.last_user_id != last:
+            cursor.last_user_id = last
+            cursor.save(update_fields=["last_user_id"])
+    return out
 
 
 def actor_of(user: User) -> Actor:

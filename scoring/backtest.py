@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scoring import engine
+from scoring import dedup, engine
 from scoring.config import (
     COMPARE_CHANGE,
     COMPARE_RATIO,
@@ -369,7 +369,8 @@ class _Simulation:
         self.match_window = match_window
         self.suppression = int(config.policy.suppression_days)
         self.expansion_keys = expansion_keys
-        self.free_from = np.full(n_accounts, _LONG_AGO, np.int64)  # first day a new EQL may open
+        self.open_until = np.full(n_accounts, _LONG_AGO, np.int64)  # close day of the last real EQL
+        self.free_from = np.full(n_accounts, _LONG_AGO, np.int64)  # its close day + suppression
         self.watch_until = np.full(n_accounts, _LONG_AGO, np.int64)
         self.used_until = np.full(n_accounts, _LONG_AGO, np.int64)  # last expansion day already matched
         self.eligible = np.zeros((n_steps, n_accounts), dtype=bool)
@@ -390,14 +391,23 @@ class _Simulation:
 
     def step(self, index: int, day: int, result: pd.DataFrame) -> None:
         qualifies = result["qualifies"].to_numpy(dtype=bool)
+        watch_only = result["watch_only"].to_numpy(dtype=bool)
         self.eligible[index] = ~result["blocked"].to_numpy(dtype=bool) & ~result["stale"].to_numpy(dtype=bool)
-        free = self.free_from <= day
-        new = np.flatnonzero(qualifies & free)
+        real_open = self.open_until > day
+        review_open = self.watch_until > day
+        action = dedup.dedup_actions(
+            qualifies=qualifies,
+            has_open=real_open | review_open,
+            open_is_review=~real_open & review_open,
+            suppressed=~real_open & (self.free_from > day),
+        )
+        new = np.flatnonzero(qualifies & np.isin(action, [dedup.CREATE, dedup.UPGRADE]))
         if len(new):
             start_from = np.maximum(day, self.used_until[new] + 1)
             nxt = self._next_expansion(new, start_from)
             matched = nxt <= day + self.match_window
             close = np.where(matched, nxt, day + self.match_window)
+            self.open_until[new] = close
             self.free_from[new] = close + self.suppression
             self.used_until[new[matched]] = nxt[matched]
             self.parts.append(
@@ -411,7 +421,7 @@ class _Simulation:
                     "self_serve": result["self_serve"].to_numpy(dtype=bool)[new],
                 }
             )
-        watch = result["watch_only"].to_numpy(dtype=bool) & free & (self.watch_until <= day)
+        watch = watch_only & (action == dedup.CREATE)
         self.watch_until[watch] = day + self.match_window
         self.new_csm_reviews[index] = int(watch.sum())
 

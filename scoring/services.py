@@ -21,12 +21,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from expansion.models import EQL, OPEN_STATUSES, EQLStatus, ReviewState
+from expansion.models import EQL, OPEN_STATUSES, EQLStatus
 from routing import rules as routing_rules
-from routing import selectors as routing_selectors
-from routing.models import RoundRobinCursor
+from routing import services as routing_services
 from scoring import config as cfg
-from scoring import engine, opening_angle, selectors, uplift
+from scoring import dedup, engine, opening_angle, selectors, uplift
 from scoring.models import PassStatus, ScoringPass
 from scoring.signals import pass_completed
 
@@ -242,76 +241,30 @@ def _refresh_values(c: Candidate) -> dict:
     }
 
 
-class _Router:
-    """Routes and assigns owners for one chunk, holding the round-robin cursors locked."""
-
-    def __init__(self):
-        self.rules = routing_selectors.rule_specs()
-        self.sla = routing_selectors.sla_spec()
-        cursors = self._lock_cursors()
-        if len(cursors) < 2:
-            # First pass ever: chunks running in parallel may both get here; the loser's insert is a no-op.
-            RoundRobinCursor.objects.bulk_create(
-                [RoundRobinCursor(role=role) for role in ("AE", "CSM") if role not in cursors],
-                ignore_conflicts=True,
-            )
-            cursors = self._lock_cursors()
-        self.cursors = cursors
-        self.people = {role: routing_selectors.people_by_role(role) for role in ("AE", "CSM")}
-        self.book = routing_rules.LoadBook(
-            open_counts=routing_selectors.open_counts(),
-            last_assigned={role: c.last_user_id for role, c in cursors.items()},
-        )
-
-    @staticmethod
-    def _lock_cursors() -> dict[str, RoundRobinCursor]:
-        return {
-            c.role: c
-            for c in RoundRobinCursor.objects.select_for_update()
-            .filter(role__in=["AE", "CSM"])
-            .order_by("role")
-        }
-
-    def route(self, c: Candidate) -> routing_rules.RouteDecision:
-        facts = routing_rules.RouteFacts(
-            estimate=float(c.estimate),
-            expansion_type=c.expansion_type,
-            priority=c.priority,
-            segment=c.segment,
-            plan_tier=c.plan_tier,
-            watch_only=c.watch_only,
-            self_serve_gate=c.self_serve_gate,
-        )
-        return routing_rules.decide_route(facts, self.rules)
-
-    def assign(self, c: Candidate, route: str) -> int | None:
-        role = routing_rules.OWNER_ROLE[route]
-        preferred = c.ae_id if role == "AE" else c.csm_id
-        return routing_rules.choose_owner(
-            preferred=preferred, role=role, people=self.people[role], book=self.book
-        )
-
-    def save_cursors(self) -> None:
-        for role, cursor in self.cursors.items():
-            last = self.book.last_assigned.get(role, 0)
-            if cursor.last_user_id != last:
-                cursor.last_user_id = last
-                cursor.save(update_fields=["last_user_id"])
+def _routing_request(c: Candidate) -> routing_services.RoutingRequest:
+    facts = routing_rules.RouteFacts(
+        estimate=float(c.estimate),
+        expansion_type=c.expansion_type,
+        priority=c.priority,
+        segment=c.segment,
+        plan_tier=c.plan_tier,
+        watch_only=c.watch_only,
+        self_serve_gate=c.self_serve_gate,
+    )
+    return routing_services.RoutingRequest(facts=facts, ae_id=c.ae_id, csm_id=c.csm_id)
 
 
-def _apply_route(eql: EQL, c: Candidate, router: _Router, as_of: dt.datetime) -> None:
-    decision = router.route(c)
-    eql.route = decision.route
-    eql.csm_involvement_required = decision.csm_involvement_required
-    eql.owner_id = router.assign(c, decision.route)
-    eql.unassigned = eql.owner_id is None
-    eql.csm_id = c.csm_id
-    eql.assigned_at = as_of if eql.owner_id else None
-    clock = routing_rules.sla_clock(route=decision.route, priority=c.priority, start=as_of, policy=router.sla)
-    eql.sla_deadline = clock.sla_deadline
-    eql.review_window_ends_at = clock.review_window_ends_at
-    eql.review_state = ReviewState.PENDING if clock.review_window_ends_at else ReviewState.NONE
-    eql.evaluation = {**c.evaluation, "route_rule": decision.rule}
+def _apply_assignment(eql: EQL, c: Candidate, a: routing_services.Assignment) -> None:
+    eql.route = a.route
+    eql.csm_involvement_required = a.csm_involvement_required
+    eql.owner_id = a.owner_id
+    eql.unassigned = a.owner_id is None
+    eql.csm_id = a.csm_id
+    eql.assigned_at = a.assigned_at
+    eql.sla_deadline = a.sla_deadline
+    eql.review_window_ends_at = a.review_window_ends_at
+    eql.review_state = a.review_state
+    eql.evaluation = {**c.evaluation, "route_rule": a.rule}
 
 
 def scoring_chunk_run(
@@ -336,41 +289,50 @@ def scoring_chunk_run(
         suppressed = selectors.suppressed_until(
             pk_range=pk_range, as_of=as_of, days=config.policy.suppression_days
         )
-        router = None
         to_create: list[EQL] = []
         to_update: list[EQL] = []
+        to_route: list[tuple[EQL, Candidate]] = []
         upgraded: list[int] = []
         for account, c in candidates.items():
             eql = existing.get(account)
-            if eql is not None:
-                changed = _refresh(eql, c)
-                if c.qualifies and eql.route == routing_rules.ROUTE_CSM_REVIEW:
-                    router = router or _Router()
-                    _apply_route(eql, c, router, as_of)
-                    upgraded.append(eql.pk)
-                    changed = True
-                if changed:
-                    eql.updated_at = as_of
-                    eql.last_pass = pass_id
-                    to_update.append(eql)
-                else:
-                    counts.eqls_unchanged += 1
-                continue
-            if account in suppressed:
-                continue
-            router = router or _Router()
-            eql = EQL(
-                account_id=account,
-                status=EQLStatus.NEW,
-                created_at=as_of,
-                updated_at=as_of,
-                config_version=config.version,
-                last_pass=pass_id,
-                self_serve_gate=c.self_serve_gate,
-                **_refresh_values(c),
+            action = dedup.dedup_action(
+                qualifies=c.qualifies,
+                has_open=eql is not None,
+                open_is_review=eql is not None and eql.route == routing_rules.ROUTE_CSM_REVIEW,
+                suppressed=account in suppressed,
             )
-            _apply_route(eql, c, router, as_of)
-            to_create.append(eql)
+            if action == dedup.SUPPRESS:
+                continue
+            if action == dedup.CREATE:
+                eql = EQL(
+                    account_id=account,
+                    status=EQLStatus.NEW,
+                    created_at=as_of,
+                    updated_at=as_of,
+                    config_version=config.version,
+                    last_pass=pass_id,
+                    self_serve_gate=c.self_serve_gate,
+                    **_refresh_values(c),
+                )
+                to_create.append(eql)
+                to_route.append((eql, c))
+                continue
+            changed = _refresh(eql, c)
+            if action == dedup.UPGRADE:
+                to_route.append((eql, c))
+                upgraded.append(eql.pk)
+                changed = True
+            if changed:
+                eql.updated_at = as_of
+                eql.last_pass = pass_id
+                to_update.append(eql)
+            else:
+                counts.eqls_unchanged += 1
+        assignments = routing_services.eqls_assign(
+            requests=[_routing_request(c) for _, c in to_route], at=as_of
+        )
+        for (eql, c), assignment in zip(to_route, assignments, strict=True):
+            _apply_assignment(eql, c, assignment)
         if to_create:
             EQL.objects.bulk_create(to_create, batch_size=1000, ignore_conflicts=True)
             mine = EQL.objects.filter(
@@ -400,18 +362,19 @@ def scoring_chunk_run(
             EQL.objects.bulk_update(to_update, fields, batch_size=1000)
             counts.eqls_updated = len(to_update)
             counts.changed_ids = tuple(e.pk for e in to_update)
-        if router is not None:
-            router.save_cursors()
-        if counts.created_ids or counts.changed_ids:
-            from routing.services import eqls_announce
-
-            created_ids, changed_ids = counts.created_ids, counts.changed_ids
-            transaction.on_commit(
-                lambda: eqls_announce(
-                    created_ids=created_ids, changed_ids=changed_ids, upgraded_ids=tuple(upgraded)
-                )
-            )
+        _announce_on_commit(counts, upgraded_ids=tuple(upgraded))
     return counts
+
+
+def _announce_on_commit(counts: ChunkCounts, *, upgraded_ids: tuple[int, ...]) -> None:
+    """The chunk's last step inside its transaction: announce what it wrote once that commits."""
+    if counts.created_ids or counts.changed_ids:
+        created_ids, changed_ids = counts.created_ids, counts.changed_ids
+        transaction.on_commit(
+            lambda: routing_services.eqls_announce(
+                created_ids=created_ids, changed_ids=changed_ids, upgraded_ids=upgraded_ids
+            )
+        )
 
 
 def _refresh(eql: EQL, c: Candidate) -> bool:

@@ -120,17 +120,17 @@ def test_a_chunk_crashing_mid_write_leaves_no_half_written_eql_and_the_next_pass
     accounts = _base(hot=6)
     first_chunk, second_chunk = {a.pk for a in accounts[:3]}, {a.pk for a in accounts[3:]}
     seen_before_crash = []
-    original = services._Router.save_cursors
+    original = services._announce_on_commit
 
-    def crash_in_second_chunk(self):
+    def crash_in_second_chunk(counts, **kwargs):
         # runs inside the chunk's transaction, after its EQLs were inserted
         mine = set(EQL.objects.filter(account_id__in=second_chunk).values_list("account_id", flat=True))
         if mine:
             seen_before_crash.append(mine)
             raise RuntimeError("worker lost mid-chunk")
-        return original(self)
+        return original(counts, **kwargs)
 
-    monkeypatch.setattr(services._Router, "save_cursors", crash_in_second_chunk)
+    monkeypatch.setattr(services, "_announce_on_commit", crash_in_second_chunk)
 
     # when the pass crashes in the second chunk after writing its EQLs
     with pytest.raises(RuntimeError, match="worker lost mid-chunk"):
