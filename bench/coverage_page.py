@@ -104,7 +104,7 @@ def run_part(args) -> int:
         from django.urls import reverse
         from inbox import percentile
 
-        from dashboards.services import coverage_snapshot_store
+        from dashboards.snapshots import coverage_snapshot_store
 
         call_command("migrate", verbosity=0)
         as_of, users = build(args.part, args.accounts, args.seed)

@@ -25,6 +25,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from dashboards import backtest_runs
+from dashboards import services as dashboard_services
 from dashboards.inbox import notifications_for
 from dashboards.models import BacktestRun
 from dashboards.views import login_required
@@ -372,10 +374,10 @@ def backtest_list(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, str(exc))
             else:
                 with transaction.atomic():
-                    run = services.backtest_run_create(
+                    run = backtest_runs.backtest_run_create(
                         params=params, created_by=request.user, label=data["label"] or ""
                     )
-                    services.backtest_run_queue(run)
+                    dashboard_services.backtest_run_queue(run)
                 return redirect("backtest", pk=run.pk)
         status = 422
     else:
@@ -552,12 +554,12 @@ def _queue_preview(request, start, end, original_key, spec: cfg.SignalSpec, acti
         edited = {"overrides": {f"{original_key}.active": False}} if original_key else {}
     common = {"start": start, "end": end, "step_days": services.PREVIEW_STEP_DAYS}
     with transaction.atomic():
-        saved_run = services.backtest_run_create(
+        saved_run = backtest_runs.backtest_run_create(
             params=services.run_params(**common), created_by=request.user, label=f"{label} (saved model)"
         )
-        edited_run = services.backtest_run_create(
+        edited_run = backtest_runs.backtest_run_create(
             params=services.run_params(**common, **edited), created_by=request.user, label=f"{label} (edited)"
         )
-        services.backtest_run_queue(saved_run)
-        services.backtest_run_queue(edited_run)
+        dashboard_services.backtest_run_queue(saved_run)
+        dashboard_services.backtest_run_queue(edited_run)
     return redirect(f"{reverse('backtest-compare')}?ids={saved_run.pk},{edited_run.pk}")

@@ -4,29 +4,25 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from dashboards import backtest_runs, snapshots
+
 
 @shared_task(acks_late=True)
 def run_backtest(run_id: int) -> int:
     """Replay the run's configuration and store its result (idempotent: a done run is left alone)."""
-    from scoring.backtest_services import backtest_run_execute
-
-    backtest_run_execute(run_id=run_id)
+    backtest_runs.backtest_run_execute(run_id=run_id)
     return run_id
 
 
 @shared_task(acks_late=True)
 def compute_coverage_snapshot(snapshot_id: int) -> int:
     """Compute and store a requested coverage snapshot (idempotent: a done snapshot is left alone)."""
-    from dashboards.services import coverage_snapshot_compute
-
-    coverage_snapshot_compute(snapshot_id=snapshot_id)
+    snapshots.coverage_snapshot_compute(snapshot_id=snapshot_id)
     return snapshot_id
 
 
 @shared_task(acks_late=True)
 def refresh_coverage_after_pass(scoring_pass_id: int) -> int | None:
     """Recompute the default coverage snapshot at a completed scoring pass's date."""
-    from dashboards.services import coverage_snapshot_after_pass
-
-    snapshot = coverage_snapshot_after_pass(scoring_pass_id=scoring_pass_id)
+    snapshot = snapshots.coverage_snapshot_after_pass(scoring_pass_id=scoring_pass_id)
     return snapshot.pk if snapshot else None

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Max, Min, OuterRef, Subquery
 from django.utils import timezone
 
@@ -43,7 +43,6 @@ PREVIEW_STEP_DAYS = 7
 #: Above this many accounts the admin preview is queued as two runs instead of answered inline.
 PREVIEW_SYNC_MAX_ACCOUNTS = 3_000
 #: Progress is written at most this often (percent points), so a long run does not hammer the row.
-PROGRESS_GRANULARITY = 1
 
 Progress = Callable[[int, int], None]
 
@@ -487,78 +486,6 @@ def run_params(
         params["signals"] = [dict(s) for s in signals]
     config_with_overrides(params["overrides"], signals=signals)  # fail now, not in the worker
     return params
-
-
-@transaction.atomic
-def backtest_run_create(*, params: Mapping[str, Any], created_by: User | None = None, label: str = ""):
-    """A queued run; the caller queues ``dashboards.tasks.run_backtest`` (``backtest_run_queue``)."""
-    from dashboards.models import BacktestRun
-
-    return BacktestRun.objects.create(
-        created_by=created_by, params=dict(params), label=label[:200], status=BacktestRun.Status.QUEUED
-    )
-
-
-def backtest_run_queue(run) -> None:
-    """Queue the Celery task once the run row is committed (a worker must be able to read it)."""
-    from dashboards.tasks import run_backtest
-
-    run_id = run.pk
-    transaction.on_commit(lambda: run_backtest.delay(run_id))
-
-
-def _progress_writer(run_id: int) -> Progress:
-    from dashboards.models import BacktestRun
-
-    last = {"percent": -1}
-
-    def write(done: int, total: int) -> None:
-        percent = min(99, int(100 * done / max(total, 1)))  # 100 only when the result is stored
-        if percent - last["percent"] >= PROGRESS_GRANULARITY:
-            BacktestRun.objects.filter(pk=run_id).update(progress=percent)
-            last["percent"] = percent
-
-    return write
-
-
-def backtest_run_execute(*, run_id: int):
-    """Run a stored run (idempotent: a finished run is left alone) and store its result or error."""
-    from dashboards.models import BacktestRun
-
-    run = BacktestRun.objects.get(pk=run_id)
-    if run.status == BacktestRun.Status.DONE:
-        return run
-    run.status, run.progress, run.error = BacktestRun.Status.RUNNING, 0, ""
-    run.started_at = timezone.now()
-    run.save(update_fields=["status", "progress", "error", "started_at"])
-    params = run.params
-    try:
-        config = config_with_overrides(params.get("overrides") or {}, signals=params.get("signals") or ())
-        result = backtest_run(
-            start=dt.date.fromisoformat(params["start"]),
-            end=dt.date.fromisoformat(params["end"]),
-            step_days=int(params.get("step_days") or bt.DEFAULT_STEP_DAYS),
-            config=config,
-            match_window_days=int(params.get("match_window_days") or bt.DEFAULT_MATCH_WINDOW_DAYS),
-            won_only=bool(params.get("won_only")),
-            progress=_progress_writer(run.pk),
-        )
-    except (ValueError, KeyError, TypeError) as exc:
-        # A bad parameter (e.g. an override for a signal deleted since): tell the user, do not retry.
-        run.status, run.error = BacktestRun.Status.FAILED, f"{type(exc).__name__}: {exc}"
-        run.finished_at = timezone.now()
-        run.save(update_fields=["status", "error", "finished_at"])
-        logger.warning("backtest run %s failed: %s", run.pk, run.error)
-        return run
-    except Exception as exc:
-        run.status, run.error = BacktestRun.Status.FAILED, f"{type(exc).__name__}: {exc}"
-        run.finished_at = timezone.now()
-        run.save(update_fields=["status", "error", "finished_at"])
-        raise
-    run.result, run.status, run.progress = result, BacktestRun.Status.DONE, 100
-    run.finished_at = timezone.now()
-    run.save(update_fields=["result", "status", "progress", "finished_at"])
-    return run
 
 
 def contract_summary(result: Mapping[str, Any]) -> dict[str, Any]:

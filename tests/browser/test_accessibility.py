@@ -24,6 +24,7 @@ from django.db.models import Max
 from django.urls import reverse
 from playwright.sync_api import Locator, Page, expect
 
+from dashboards import backtest_runs
 from dashboards.models import BacktestRun
 from expansion.models import EQL, Activity, AttributionEntry, Role, UsageSnapshot
 from routing.models import RoutingRule
@@ -145,8 +146,8 @@ def company(tmp_path):
         params = backtest_services.run_params(
             start=last - dt.timedelta(days=56), end=last, overrides=overrides
         )
-        run = backtest_services.backtest_run_create(params=params, created_by=revops, label=label)
-        runs.append(backtest_services.backtest_run_execute(run_id=run.pk))
+        run = backtest_runs.backtest_run_create(params=params, created_by=revops, label=label)
+        runs.append(backtest_runs.backtest_run_execute(run_id=run.pk))
     assert all(run.status == BacktestRun.Status.DONE for run in runs)
     entry = AttributionEntry.objects.order_by("pk").first()
     assert entry is not None, "the history has no won EQL to attribute"

@@ -15,6 +15,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from dashboards import backtest_runs
 from dashboards.models import BacktestRun
 from expansion.models import Role, UsageSnapshot
 from scoring import backtest_services as services
@@ -81,8 +82,8 @@ def form_data(**extra) -> dict:
 
 def done_run(label: str, **overrides) -> BacktestRun:
     params = services.run_params(start=END - dt.timedelta(days=56), end=END, overrides=overrides)
-    run = services.backtest_run_create(params=params, label=label)
-    return services.backtest_run_execute(run_id=run.pk)
+    run = backtest_runs.backtest_run_create(params=params, label=label)
+    return backtest_runs.backtest_run_execute(run_id=run.pk)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -152,7 +153,9 @@ def test_an_invalid_form_says_why_and_starts_nothing(client, people, history):
 
 
 def test_progress_fragment_polls_every_second_until_the_run_is_done(client, people, history):
-    run = services.backtest_run_create(params=services.run_params(start=END - dt.timedelta(days=14), end=END))
+    run = backtest_runs.backtest_run_create(
+        params=services.run_params(start=END - dt.timedelta(days=14), end=END)
+    )
     BacktestRun.objects.filter(pk=run.pk).update(status=BacktestRun.Status.RUNNING, progress=40)
     client.force_login(people["revops"])
     url = reverse("backtest-progress", args=[run.pk])
@@ -169,7 +172,7 @@ def test_progress_fragment_polls_every_second_until_the_run_is_done(client, peop
     assert "40% of the steps replayed" in fragment
     assert "<html" not in fragment
 
-    services.backtest_run_execute(run_id=run.pk)
+    backtest_runs.backtest_run_execute(run_id=run.pk)
     fragment = client.get(url, **HX).content.decode()
     assert 'hx-trigger="every 1s"' not in fragment  # done: the swapped-in result stops the polling
     assert "By primary signal" in fragment
@@ -184,7 +187,7 @@ def test_a_failed_run_shows_its_error(client, people, history):
     run = BacktestRun.objects.create(
         params={"start": "2026-01-01", "end": "2026-02-01", "step_days": 7, "overrides": {"gone.points": 1}}
     )
-    services.backtest_run_execute(run_id=run.pk)
+    backtest_runs.backtest_run_execute(run_id=run.pk)
     client.force_login(people["revops"])
     page = client.get(reverse("backtest", args=[run.pk])).content.decode()
     assert "The run failed" in page
@@ -213,7 +216,7 @@ def test_compare_shows_runs_side_by_side(client, people, history):
 
 def test_compare_waits_for_unfinished_runs(client, people, history):
     saved = done_run("Saved model")
-    waiting = services.backtest_run_create(
+    waiting = backtest_runs.backtest_run_create(
         params=services.run_params(start=END - dt.timedelta(days=14), end=END)
     )
     client.force_login(people["revops"])

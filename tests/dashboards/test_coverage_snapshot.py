@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from dashboards import services
+from dashboards import services, snapshots
 from dashboards.metrics import DEFAULT_DIMENSIONS, DEFAULT_MIN_TOP, params_key, untouched_records
 from dashboards.models import CoverageSnapshot
 from dashboards.selectors import coverage_for, coverage_trend_for
@@ -46,7 +46,7 @@ def test_the_stored_numbers_equal_the_fresh_computation():
     as_of = dt.date(2026, 3, 31)
     save(random_base(seed=12, n=60))
     # When a snapshot is computed and stored
-    snapshot = services.coverage_snapshot_store(as_of=as_of)
+    snapshot = snapshots.coverage_snapshot_store(as_of=as_of)
     # Then its JSON is the fresh diagnostic's, to the last digit, and the trend the fresh trend
     fresh = coverage_for(as_of)
     stored = {
@@ -66,14 +66,14 @@ def test_the_stored_numbers_equal_the_fresh_computation():
 def test_the_page_serves_the_stored_snapshot_in_a_fixed_number_of_queries(
     client, book, django_assert_max_num_queries, monkeypatch
 ):
-    snapshot = services.coverage_snapshot_store(as_of=timezone.localdate())
+    snapshot = snapshots.coverage_snapshot_store(as_of=timezone.localdate())
     client.force_login(book["finance"])
 
     def never(*args, **kwargs):
         raise AssertionError("the page must not compute the diagnostic")
 
     monkeypatch.setattr("dashboards.report_views.coverage_for", never)
-    monkeypatch.setattr("dashboards.services.coverage_for", never)
+    monkeypatch.setattr("dashboards.snapshots.coverage_for", never)
     with django_assert_max_num_queries(PAGE_QUERIES):
         response = client.get(COVERAGE)
 
@@ -90,8 +90,8 @@ def test_the_page_serves_the_stored_snapshot_in_a_fixed_number_of_queries(
 
 def test_the_page_defaults_to_the_latest_stored_date(client, book):
     today = timezone.localdate()
-    services.coverage_snapshot_store(as_of=today - dt.timedelta(days=30))
-    services.coverage_snapshot_store(as_of=today - dt.timedelta(days=2))
+    snapshots.coverage_snapshot_store(as_of=today - dt.timedelta(days=30))
+    snapshots.coverage_snapshot_store(as_of=today - dt.timedelta(days=2))
     client.force_login(book["manager"])
 
     response = client.get(COVERAGE)
@@ -102,7 +102,7 @@ def test_the_page_defaults_to_the_latest_stored_date(client, book):
 
 def test_the_csv_is_served_from_the_snapshot(client, book, django_assert_max_num_queries, monkeypatch):
     today = timezone.localdate()
-    services.coverage_snapshot_store(as_of=today)
+    snapshots.coverage_snapshot_store(as_of=today)
     client.force_login(book["revops"])
     monkeypatch.setattr("dashboards.report_views.coverage_for", lambda *a, **k: pytest.fail("computed"))
 
@@ -121,7 +121,7 @@ def test_the_csv_is_served_from_the_snapshot(client, book, django_assert_max_num
 def test_a_completed_scoring_pass_stores_a_new_snapshot(book, django_capture_on_commit_callbacks):
     # Given an older snapshot of today
     today = timezone.localdate()
-    old = services.coverage_snapshot_store(as_of=today)
+    old = snapshots.coverage_snapshot_store(as_of=today)
     # When a scoring pass completes and commits
     with django_capture_on_commit_callbacks(execute=True):
         scoring_pass = scoring_pass_run()
@@ -200,7 +200,7 @@ def test_finance_is_told_a_date_is_not_computed_and_queues_nothing(
     client, book, django_capture_on_commit_callbacks
 ):
     today = timezone.localdate()
-    services.coverage_snapshot_store(as_of=today)
+    snapshots.coverage_snapshot_store(as_of=today)
     client.force_login(book["finance"])
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -230,10 +230,10 @@ def test_a_failed_computation_is_shown_and_queued_again(client, book, monkeypatc
     day = timezone.localdate() - dt.timedelta(days=4)
     snapshot, problem = services.coverage_snapshot_request(as_of=day, requested_by=book["revops"])
     assert problem == ""
-    monkeypatch.setattr("dashboards.services.coverage_for", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr("dashboards.snapshots.coverage_for", lambda *a, **k: 1 / 0)
 
     with pytest.raises(ZeroDivisionError):
-        services.coverage_snapshot_compute(snapshot_id=snapshot.pk)
+        snapshots.coverage_snapshot_compute(snapshot_id=snapshot.pk)
 
     snapshot.refresh_from_db()
     assert (snapshot.status, snapshot.error) == (
@@ -265,7 +265,7 @@ def test_a_stale_queued_computation_is_queued_again(book, django_capture_on_comm
 
 def test_a_recomputation_keeps_serving_the_stored_numbers(client, book):
     today = timezone.localdate()
-    snapshot = services.coverage_snapshot_store(as_of=today)
+    snapshot = snapshots.coverage_snapshot_store(as_of=today)
     CoverageSnapshot.objects.filter(pk=snapshot.pk).update(
         status=CoverageSnapshot.Status.RUNNING, progress=40
     )

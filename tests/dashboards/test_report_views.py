@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboards.metrics import DEFAULT_DIMENSIONS
-from dashboards.services import coverage_snapshot_store
+from dashboards.snapshots import coverage_snapshot_store
 from expansion.models import Role, Segment
 from tests.factories import (
     AccountFactory,

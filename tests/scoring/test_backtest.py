@@ -576,28 +576,29 @@ def test_backtest_text_output_and_save(demo_db):
 
 @pytest.mark.django_db
 def test_run_execute_stores_progress_and_result_once(demo_db, django_assert_max_num_queries):
+    from dashboards import backtest_runs
     from dashboards.models import BacktestRun
     from scoring import backtest_services as services
 
     start, end = _demo_period()
     params = services.run_params(start=start, end=end, overrides={"seat_utilisation.threshold": 0.95})
-    run = services.backtest_run_create(params=params, label="tight seats")
+    run = backtest_runs.backtest_run_create(params=params, label="tight seats")
     assert run.status == BacktestRun.Status.QUEUED
-    services.backtest_run_execute(run_id=run.pk)
+    backtest_runs.backtest_run_execute(run_id=run.pk)
     run.refresh_from_db()
     assert (run.status, run.progress, run.error) == (BacktestRun.Status.DONE, 100, "")
     assert run.result["config"]["signals"]["seat_utilisation"]["threshold"] == 0.95
     finished = run.finished_at
     with django_assert_max_num_queries(1):
-        services.backtest_run_execute(run_id=run.pk)  # done: left alone
+        backtest_runs.backtest_run_execute(run_id=run.pk)  # done: left alone
     run.refresh_from_db()
     assert run.finished_at == finished
 
 
 @pytest.mark.django_db
 def test_a_run_with_a_stale_override_fails_with_a_message():
+    from dashboards import backtest_runs
     from dashboards.models import BacktestRun
-    from scoring import backtest_services as services
 
     run = BacktestRun.objects.create(
         params={
@@ -607,7 +608,7 @@ def test_a_run_with_a_stale_override_fails_with_a_message():
             "overrides": {"gone.threshold": 1},
         }
     )
-    services.backtest_run_execute(run_id=run.pk)
+    backtest_runs.backtest_run_execute(run_id=run.pk)
     run.refresh_from_db()
     assert run.status == BacktestRun.Status.FAILED
     assert "no signal with key 'gone'" in run.error

@@ -7,6 +7,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from dashboards import backtest_runs
 from scoring import backtest as bt
 from scoring import backtest_services as services
 
@@ -81,7 +82,7 @@ class Command(BaseCommand):
                 match_window_days=options["match_window_days"],
                 won_only=options["won_only"],
             )
-            run = services.backtest_run_create(params=params, label=options["save"])
+            run = backtest_runs.backtest_run_create(params=params, label=options["save"])
             BacktestRun.objects.filter(pk=run.pk).update(
                 status=BacktestRun.Status.DONE, progress=100, result=result
             )
