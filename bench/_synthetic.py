@@ -29,15 +29,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-METRICS = (
-    "seats_active",
-    "api_calls_30d",
-    "features_used",
-    "automation_workflows",
-    "departments_active",
-    "export_rows_30d",
-    "gated_feature_views_14d:analytics",
-)
+from expansion.demo import BASE_METRICS, GATED_METRIC
+
+#: The demo's usage metrics and one gated module's page views (``usage_block`` writes each of them).
+METRICS = (*BASE_METRICS, f"{GATED_METRIC}:analytics")
 MODULES = ("analytics", "sso", "reports", "audit")
 PROFILES = ("seats_api", "seats_auto", "module", "oscillating", "near", "quiet")
 PROFILE_P = (0.07, 0.05, 0.03, 0.05, 0.05, 0.75)

@@ -25,19 +25,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _database import pg_create, pg_drop  # noqa: E402
+from _synthetic import METRICS  # noqa: E402
+
 DAYS = 40
-METRICS = (
-    "seats_active",
-    "api_calls_30d",
-    "features_used",
-    "automation_workflows",
-    "departments_active",
-    "export_rows_30d",
-    "gated_feature_views_14d:analytics",
-)
 AS_OF = dt.date(2026, 3, 31)
 TARGET_ROWS_PER_SECOND = 50_000
 TARGET_PEAK_MB = 500
@@ -47,36 +43,6 @@ def peak_mb() -> float:
     # Linux reports ru_maxrss in KiB (macOS in bytes).
     scale = 1 if sys.platform == "darwin" else 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
-
-
-def _pg_admin_url(url: str) -> tuple[str, str]:
-    parts = urlparse(url)
-    name = parts.path.lstrip("/")
-    if not name:
-        raise SystemExit("--database-url needs a database name, e.g. .../expansion_bench")
-    return urlunparse(parts._replace(path="/postgres")), name
-
-
-def pg_recreate(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    admin, name = _pg_admin_url(url)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if exists:
-            print(f"dropping leftover benchmark database {name}")
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def pg_drop(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    admin, name = _pg_admin_url(url)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def write_reference_files(folder: Path, accounts: int) -> tuple[Path, Path]:
@@ -144,9 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["DATABASE_URL"] = url
     os.environ["EXPANSION_VAR_DIR"] = str(tmp / "var")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
-    sys.path.insert(0, str(ROOT))
     if postgres:
-        pg_recreate(url)
+        pg_create(url)
     try:
         return run(args, tmp, url, postgres)
     finally:

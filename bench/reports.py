@@ -44,15 +44,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 AS_OF = dt.date(2026, 3, 31)
 TARGETS = {"coverage": 5.0, "backtest": 60.0}
 LOOKBACK_DAYS = 100
-BACKTEST_METRICS = (
-    "seats_active",
-    "api_calls_30d",
-    "automation_workflows",
-    "departments_active",
-    "export_rows_30d",
-    "gated_feature_views_14d:analytics",
-)
-COVERAGE_METRICS = ("features_used", "seats_active", "api_calls_30d", "automation_workflows")
 
 
 def log(message: str) -> None:
@@ -91,8 +82,14 @@ def load_people_and_accounts(n_accounts: int, seed: int, ae_capacity: int | None
 
 
 def metric_ids(names) -> dict[str, int]:
+    """Metric ids of ``names``, each one of the bench's metrics (``_synthetic.METRICS``)."""
+    import _synthetic
+
     from expansion.models import Metric
 
+    unknown = sorted(set(names) - set(_synthetic.METRICS))
+    if unknown:
+        raise ValueError(f"not a metric of the bench data: {', '.join(unknown)}")
     return {name: Metric.objects.get_or_create(name=name)[0].pk for name in names}
 
 
@@ -164,7 +161,6 @@ def build_coverage_base(n_accounts: int, seed: int) -> dict[str, int]:
 
     rng = np.random.default_rng(seed)
     base, pks = load_people_and_accounts(n_accounts, seed)
-    ids = metric_ids(COVERAGE_METRICS)
     acc = base.accounts
     profile = pd.DataFrame(
         {
@@ -186,6 +182,7 @@ def build_coverage_base(n_accounts: int, seed: int) -> dict[str, int]:
         "api_calls_30d": f"floor(api_limit * api_share * (0.97 + 0.06 * {r}))",
         "automation_workflows": "workflows",
     }
+    ids = metric_ids(expressions)
     least = "LEAST" if connection.vendor == "postgresql" else "min"
     rows = 0
     with transaction.atomic(), connection.cursor() as cur:
@@ -293,7 +290,6 @@ def build_backtest_base(n_accounts: int, days: int, seed: int, hot_share: float 
 
     rng = np.random.default_rng(seed)
     base, pks = load_people_and_accounts(n_accounts, seed, ae_capacity=25)
-    ids = metric_ids(BACKTEST_METRICS)
     acc = base.accounts
     n = n_accounts
     hot = rng.random(n) < hot_share
@@ -332,6 +328,7 @@ def build_backtest_base(n_accounts: int, days: int, seed: int, hot_share: float 
         "gated_feature_views_14d:analytics": f"CASE WHEN mod_hot = 1 AND %(t)s >= onset "
         f"THEN 3 + floor(12 * {r}) ELSE floor(3 * {r}) END",
     }
+    ids = metric_ids(expressions)
     first_day = AS_OF - dt.timedelta(days=days - 1)
     table = "expansion_usagesnapshot"
     rows = 0
@@ -384,7 +381,13 @@ def build_backtest_base(n_accounts: int, days: int, seed: int, hot_share: float 
     Expansion.objects.bulk_create(objects, batch_size=5_000)
     with connection.cursor() as cur:
         cur.execute("ANALYZE")
-    return {"accounts": n, "snapshots": rows, "expansions": len(objects), "hot": int(hot.sum())}
+    return {
+        "accounts": n,
+        "metrics": len(ids),
+        "snapshots": rows,
+        "expansions": len(objects),
+        "hot": int(hot.sum()),
+    }
 
 
 def run_backtest(args) -> float:
@@ -396,7 +399,7 @@ def run_backtest(args) -> float:
         counts = build_backtest_base(args.backtest_accounts, days, args.seed)
         log(
             f"backtest base: {counts['accounts']:,} accounts ({counts['hot']:,} turn hot), "
-            f"{counts['snapshots']:,} snapshots ({len(BACKTEST_METRICS)} metrics x {days} days), "
+            f"{counts['snapshots']:,} snapshots ({counts['metrics']} metrics x {days} days), "
             f"{counts['expansions']:,} expansions, built in {time.perf_counter() - started:.0f} s (not timed)"
         )
     start = AS_OF - dt.timedelta(days=int(args.months * 365 / 12) - 1)
@@ -449,8 +452,7 @@ def run_part(args) -> int:
     url = args.database_url
     postgres = bool(url) and url.startswith(("postgres://", "postgresql://"))
     if postgres:
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        from score import pg_create, pg_drop
+        from _database import pg_create, pg_drop
 
         url = pg_url_for(url, args.part)
         if not args.reuse:

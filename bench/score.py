@@ -31,13 +31,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _synthetic  # noqa: E402
+from _database import pg_create, pg_drop  # noqa: E402
 
 AS_OF = dt.date(2026, 3, 31)
 TARGETS = {"full": 60.0, "unchanged": 15.0, "engine_vs_duckdb": 2.0}
@@ -46,36 +46,6 @@ OPS = {"gte": ">=", "gt": ">", "lte": "<=", "lt": "<", "eq": "=", "ne": "<>"}
 
 def log(message: str) -> None:
     print(message, flush=True)
-
-
-# --------------------------------------------------------------------------------------------------
-# Database lifecycle
-# --------------------------------------------------------------------------------------------------
-
-
-def _maintenance_url(url: str) -> tuple[str, str]:
-    parts = urlparse(url)
-    name = parts.path.lstrip("/")
-    if not name:
-        raise SystemExit("--database-url needs a database name, e.g. .../expansion_bench")
-    return urlunparse(parts._replace(path="/postgres")), name
-
-
-def pg_create(url: str) -> None:
-    import psycopg
-
-    maintenance, name = _maintenance_url(url)
-    with psycopg.connect(maintenance, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def pg_drop(url: str) -> None:
-    import psycopg
-
-    maintenance, name = _maintenance_url(url)
-    with psycopg.connect(maintenance, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # --------------------------------------------------------------------------------------------------

@@ -52,13 +52,14 @@ Definitions (``spec/domain.md``, "Metrics"):
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from dashboards.numbers import as_date, float_or_nan, rate
 
 #: Days after assignment within which a call or proposal makes an EQL accurate.
 ACCURACY_WINDOW_DAYS = 30
@@ -118,14 +119,6 @@ OUTCOME_COLUMNS = [
 # --------------------------------------------------------------------------------------------- helpers
 
 
-def as_date(value: dt.date | str) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value))
-
-
 def _utc(values: pd.Series) -> pd.Series:
     """Datetimes (aware or naive), dates, ISO strings -> naive UTC timestamps (NaT for missing)."""
     if isinstance(values.dtype, pd.DatetimeTZDtype):
@@ -155,13 +148,7 @@ def _bool(values: pd.Series) -> pd.Series:
 
 
 def _float(values: pd.Series) -> pd.Series:
-    def one(v: Any) -> float:
-        try:
-            return float(v)
-        except (TypeError, ValueError):
-            return math.nan
-
-    return values.astype(object).map(one).astype(float)
+    return values.astype(object).map(float_or_nan).astype(float)
 
 
 def week_start(day: dt.date) -> dt.date:
@@ -212,11 +199,6 @@ def fired_signals(primary: Any, triggered: Any) -> tuple[str, ...]:
             if isinstance(key, str) and key and key not in keys:
                 keys.append(key)
     return tuple(keys)
-
-
-def rate(numerator: int, denominator: int) -> float | None:
-    """``numerator / denominator`` rounded to 4 decimals; None when nothing was measured."""
-    return round(numerator / denominator, RATE_DECIMALS) if denominator else None
 
 
 def _quantile(values: pd.Series, q: float) -> float | None:
@@ -335,11 +317,11 @@ def metrics_of(rows: pd.DataFrame) -> dict[str, Any]:
         "eqls": n,
         "matured": n_matured,
         "converted": n_converted,
-        "accuracy": rate(n_converted, n_matured),
+        "accuracy": rate(n_converted, n_matured, empty=None, digits=RATE_DECIMALS),
         "opportunities": n_opp,
-        "opportunity_rate": rate(n_opp, n),
+        "opportunity_rate": rate(n_opp, n, empty=None, digits=RATE_DECIMALS),
         "won": n_won,
-        "won_rate": rate(n_won, n),
+        "won_rate": rate(n_won, n, empty=None, digits=RATE_DECIMALS),
         "won_arr": round(float(rows["won_arr"].astype(float).sum()), 2),
         "contacted": int(ttfc.notna().sum()),
         "ttfc_median_hours": _quantile(ttfc, 0.5),
@@ -476,7 +458,7 @@ def fire_rates(
         fired_by_signal = in_q.groupby("signals")["account_id"].agg(set).to_dict()
         for key in keys:
             fired = len(fired_by_signal.get(key, set()) & eligible)
-            value = rate(fired, len(eligible))
+            value = rate(fired, len(eligible), empty=None, digits=RATE_DECIMALS)
             rows.append(
                 {
                     "signal": key,
@@ -524,7 +506,7 @@ class SignalFlags:
 
 def _window_accuracy(rows: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp) -> tuple[float | None, int]:
     inside = rows[(rows["assigned_day"] > first) & (rows["assigned_day"] <= last) & rows["matured"]]
-    return rate(int(inside["converted"].sum()), len(inside)), len(inside)
+    return rate(int(inside["converted"].sum()), len(inside), empty=None, digits=RATE_DECIMALS), len(inside)
 
 
 def signal_flags(
@@ -649,11 +631,11 @@ def member_kpis(
             "assigned": len(assigned),
             "ttfc_median_hours": _quantile(assigned["ttfc_hours"].astype(float), 0.5),
             "contacted": int(assigned["ttfc_hours"].notna().sum()),
-            "accuracy": rate(int(closing["converted"].sum()), len(closing)),
+            "accuracy": rate(int(closing["converted"].sum()), len(closing), empty=None, digits=RATE_DECIMALS),
             "accuracy_matured": len(closing),
             "book_ready": n_ready,
             "book_covered": n_covered,
-            "coverage": rate(n_covered, n_ready),
+            "coverage": rate(n_covered, n_ready, empty=None, digits=RATE_DECIMALS),
             "won": len(won),
             "won_arr": round(float(won["won_arr"].sum()), 2),
         }

@@ -44,6 +44,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dashboards.numbers import as_date, float_or_nan, rate
+
 #: Tenure (days since ``customer_since``) an account must exceed to be eligible.
 ELIGIBLE_MIN_TENURE_DAYS = 182
 #: Window (days before ``as_of``, inclusive) in which a commercial touch makes a ready account covered.
@@ -191,14 +193,6 @@ class CoverageResult:
 # --------------------------------------------------------------------------------------------- helpers
 
 
-def _as_date(value: dt.date | str) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value))
-
-
 def _to_day(values: pd.Series) -> pd.Series:
     """Dates, ISO strings, naive or aware datetimes -> naive midnight timestamps (aware ones in UTC)."""
     if isinstance(values.dtype, pd.DatetimeTZDtype):
@@ -226,27 +220,15 @@ def _days_before(as_of: dt.date, days: pd.Series) -> pd.Series:
     return (pd.Timestamp(as_of) - days).dt.days
 
 
-def _rate(numerator: int, denominator: int) -> float:
-    """``numerator / denominator`` at full precision; 0 when the denominator is 0."""
-    return numerator / denominator if denominator else 0.0
-
-
 def _exact_rate(numerator: int, denominator: int) -> Fraction:
     return Fraction(numerator, denominator) if denominator else Fraction(0)
-
-
-def _float_or_nan(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
 
 
 def _numeric(values: pd.Series) -> pd.Series:
     """Numbers, Decimals (money from the ORM), numeric strings -> float; anything else -> NaN."""
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         return values.astype(float)
-    return values.astype(object).map(_float_or_nan).astype(float)
+    return values.astype(object).map(float_or_nan).astype(float)
 
 
 def _latest_wide(
@@ -366,7 +348,7 @@ def coverage_diagnostic(
     - ``activities``: account_id, occurred_at (date or datetime), type, commercial.
     - ``expansions``: account_id, status, closed_date, expansion_arr.
     """
-    as_of = _as_date(as_of)
+    as_of = as_date(as_of)
     dimensions = tuple(dimensions)
     if not dimensions:
         raise ValueError("the coverage diagnostic needs at least one dimension")
@@ -439,7 +421,7 @@ def coverage_diagnostic(
                 accounts=int(in_q.sum()),
                 touched=n_touched,
                 won=n_won,
-                conversion=_rate(n_won, n_touched),
+                conversion=rate(n_won, n_touched, empty=0.0),
             )
         )
 
@@ -497,7 +479,7 @@ def coverage_diagnostic(
                     "eligible": len(rows),
                     "expansion_ready": n_ready,
                     "covered": n_cov,
-                    "coverage_rate": _rate(n_cov, n_ready),
+                    "coverage_rate": rate(n_cov, n_ready, empty=0.0),
                     "untouched": int(rows["untouched"].sum()),
                 },
             )
@@ -509,7 +491,7 @@ def coverage_diagnostic(
         eligible=len(index),
         expansion_ready=n_ready,
         covered=n_covered,
-        coverage_rate=_rate(n_covered, n_ready),
+        coverage_rate=rate(n_covered, n_ready, empty=0.0),
         untouched=n_untouched,
         untouched_account_ids=tuple(sorted(str(a) for a in index[untouched.to_numpy()])),
         quartiles=tuple(quartiles),

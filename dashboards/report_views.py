@@ -28,6 +28,7 @@ from django.views.decorators.http import require_safe
 
 from dashboards import charts, conversion
 from dashboards import report_selectors as rs
+from dashboards.formatting import money, percent
 from dashboards.inbox import notifications_for
 from dashboards.metrics import DEFAULT_DIMENSIONS, DEFAULT_MIN_TOP, Dimension, params_key, untouched_records
 from dashboards.models import CoverageSnapshot
@@ -73,19 +74,6 @@ def report_reader(view: Callable) -> Callable:
 
 
 # ---------------------------------------------------------------------------------------- formatting
-
-
-def pct(value: float | None, digits: int = 0) -> str:
-    """0.4267 -> '42.7%' (digits=1); '—' when nothing was measured."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    return f"{value * 100:.{digits}f}%"
-
-
-def money(value: float | Decimal | None) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    return f"{float(value):,.0f}"
 
 
 def hours(value: float | None) -> str:
@@ -184,7 +172,7 @@ def _scenario_words(data: dict[str, Any]) -> list[dict[str, str]]:
         f"median won expansion ARR of the last 365 days ({median}).",
         "middle": f"They expand at the top usage quartile's historical touch-to-won rate: {top['won']} of "
         f"{top['touched']} top-quartile accounts touched in the last 365 days won an expansion afterwards "
-        f"({pct(top['conversion'], 1)}), each at the median won expansion ARR ({median}).",
+        f"({percent(top['conversion'], 1)}), each at the median won expansion ARR ({median}).",
         "upside": f"The middle rate {TIMES} 1.25, capped at 100% (a deliberate approach to accounts "
         f"nobody has called does a little better than history), each at the median won expansion ARR "
         f"({median}).",
@@ -195,9 +183,9 @@ def _scenario_words(data: dict[str, Any]) -> list[dict[str, str]]:
         rows.append(
             {
                 "name": name.capitalize(),
-                "rate": pct(s["attach_rate"], 1),
+                "rate": percent(s["attach_rate"], 1),
                 "estimate": money(s["estimate"]),
-                "formula": f"{s['accounts']} {TIMES} {pct(s['attach_rate'], 1)} {TIMES} "
+                "formula": f"{s['accounts']} {TIMES} {percent(s['attach_rate'], 1)} {TIMES} "
                 f"{money(s['median_won_expansion_arr'])}",
                 "words": words[name],
             }
@@ -233,9 +221,9 @@ def _coverage_context(snapshot: CoverageSnapshot) -> dict[str, Any]:
             "quartile": q["quartile"],
             "accounts": q["accounts"],
             "touched": q["touched"],
-            "touched_share": pct(q["touched"] / q["accounts"] if q["accounts"] else None),
+            "touched_share": percent(q["touched"] / q["accounts"] if q["accounts"] else None),
             "won": q["won"],
-            "conversion": pct(q["conversion"], 1) if q["touched"] else "—",
+            "conversion": percent(q["conversion"], 1) if q["touched"] else "—",
         }
         for q in reversed(data["quartiles"])
     ]
@@ -243,7 +231,7 @@ def _coverage_context(snapshot: CoverageSnapshot) -> dict[str, Any]:
         {
             "name": SEGMENT_LABELS.get(name, name),
             **row,
-            "rate": pct(row["coverage_rate"], 1) if row["expansion_ready"] else "—",
+            "rate": percent(row["coverage_rate"], 1) if row["expansion_ready"] else "—",
         }
         for name, row in sorted(data["by_segment"].items())
     ]
@@ -254,14 +242,14 @@ def _coverage_context(snapshot: CoverageSnapshot) -> dict[str, Any]:
             {"name": d["name"], "cut": "—" if d["cut"] is None else f"{d['cut']:,.3g}"}
             for d in data["dimensions"]
         ],
-        "coverage_rate": pct(data["coverage_rate"], 1) if data["expansion_ready"] else "—",
+        "coverage_rate": percent(data["coverage_rate"], 1) if data["expansion_ready"] else "—",
         "untouched_rows": untouched_rows,
         "untouched_more": max(0, data["untouched"] - len(untouched_rows)),
         "quartile_rows": quartile_rows,
         "segments": segments,
         "scenarios": _scenario_words(data),
         "median_won": money(data["median_won_expansion_arr"]),
-        "trend": [{**p, "rate": pct(p["coverage_rate"], 1)} for p in trend],
+        "trend": [{**p, "rate": percent(p["coverage_rate"], 1)} for p in trend],
         "figures": payload["figures"],
     }
 
@@ -362,11 +350,11 @@ def coverage_untouched_csv(request: HttpRequest) -> StreamingHttpResponse:
 def _metric_cells(m: dict[str, Any]) -> dict[str, str]:
     return {
         "eqls": m["eqls"],
-        "accuracy": pct(m["accuracy"]),
+        "accuracy": percent(m["accuracy"]),
         "accuracy_n": f"{m['converted']}/{m['matured']}" if m["matured"] else "none matured",
-        "opp": pct(m["opportunity_rate"]),
+        "opp": percent(m["opportunity_rate"]),
         "opp_n": m["opportunities"],
-        "won": pct(m["won_rate"]),
+        "won": percent(m["won_rate"]),
         "won_n": m["won"],
         "won_arr": money(m["won_arr"]),
         "ttfc_median": hours(m["ttfc_median_hours"]),
@@ -426,7 +414,7 @@ def signals(request: HttpRequest) -> HttpResponse:
                     **head,
                     "m": _metric_cells(primary[key]) if primary.get(key, {}).get("eqls") else None,
                     "flags": f,
-                    "drift_text": f"4 wk {pct(f.short_accuracy)} vs 26 wk {pct(f.long_accuracy)}"
+                    "drift_text": f"4 wk {percent(f.short_accuracy)} vs 26 wk {percent(f.long_accuracy)}"
                     if f
                     else "",
                     "drift_title": f"Matured EQLs: {f.short_matured} in the 4 weeks, {f.long_matured} in "
@@ -464,7 +452,7 @@ def signals(request: HttpRequest) -> HttpResponse:
             label, tone = FIRE_FLAG_LABELS[r["flag"]]
             cells.append(
                 {
-                    "rate": pct(r["rate"], 1),
+                    "rate": percent(r["rate"], 1),
                     "fired": r["fired"],
                     "eligible": r["eligible"],
                     "label": label,
@@ -486,11 +474,11 @@ def signals(request: HttpRequest) -> HttpResponse:
             "week": w["week"],
             "label": conversion.iso_week_label(w["week"]),
             "eqls": w["eqls"],
-            "accuracy": pct(w["accuracy"]),
+            "accuracy": percent(w["accuracy"]),
             "matured": w["matured"],
             "assigned": w["assigned"],
-            "opp": pct(w["opportunity_rate"]),
-            "won": pct(w["won_rate"]),
+            "opp": percent(w["opportunity_rate"]),
+            "won": percent(w["won_rate"]),
             "ttfc_median": hours(w["ttfc_median_hours"]),
             "ttfc_p90": hours(w["ttfc_p90_hours"]),
             "sla_misses": w["sla_misses"],
@@ -549,7 +537,7 @@ KPI_METRICS = (
 
 def _kpi_value(kind: str, value: Any) -> str:
     if kind == "pct":
-        return pct(value)
+        return percent(value)
     if kind == "hours":
         return hours(value)
     if kind == "money":

@@ -1,7 +1,9 @@
-"""Shared fixtures: database vendor markers, a real Celery worker process, Playwright on Debian's Chromium."""
+"""Shared fixtures: database vendor markers, a real Celery worker process, Playwright on Debian's Chromium,
+the shared contract check; under ``CI=true`` no test may skip (``tests/no_silent_skips.py``)."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -11,6 +13,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests import no_silent_skips
 from tests.faults.harness import running_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +30,14 @@ CHROMIUM_ARGS = [
 ]
 
 
+def pytest_configure(config):
+    if not config.pluginmanager.has_plugin("tests.no_silent_skips"):  # not already given with -p
+        config.pluginmanager.register(no_silent_skips, "tests.no_silent_skips")
+
+
 def pytest_collection_modifyitems(config, items):
+    """Tests for a service this run does not have are skipped on a developer machine; under ``CI=true``
+    those skips fail the run. ``make test`` deselects them (``-m``) from the SQLite half by design."""
     if not settings.configured:  # running pure tests with -p no:django
         return
     on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
@@ -39,6 +49,25 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_pg)
         if "celery_worker" in item.keywords and not (on_redis and on_postgres):
             item.add_marker(skip_worker)
+
+
+def shared_checks_dir() -> Path:
+    """The organisation's shared checks (``../shared/checks``); ``SHARED_CHECKS_DIR`` points elsewhere."""
+    return Path(os.environ.get("SHARED_CHECKS_DIR") or ROOT.parent / "shared" / "checks")
+
+
+@pytest.fixture(scope="session")
+def contract_check():
+    """``contract_check.py`` of the shared checks, the end-to-end contract check and its example data.
+
+    Missing, it skips the tests built on it, and under ``CI=true`` fails them."""
+    path = shared_checks_dir() / "contract_check.py"
+    if not path.is_file():
+        pytest.skip(f"no contract_check.py in {path.parent} (set SHARED_CHECKS_DIR)")
+    spec = importlib.util.spec_from_file_location("contract_check", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(autouse=True)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from django import template
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
+from dashboards import formatting
 from expansion.models import OPEN_STATUSES
 
 register = template.Library()
@@ -54,18 +54,14 @@ def _number(value: float) -> str:
 
 @register.filter
 def money(value: Any) -> str:
-    """48000 -> '48,000' (reporting currency, whole units); empty for None."""
-    if value is None or value == "":
-        return ""
-    return f"{Decimal(value):,.0f}"
+    """48000 -> '48,000' (reporting currency, whole units); empty when there is none."""
+    return formatting.money(value, missing="")
 
 
 @register.filter
 def percent(value: Any, digits: int = 0) -> str:
-    """0.943 -> '94%'."""
-    if value is None or value == "":
-        return ""
-    return f"{float(value) * 100:.{int(digits)}f}%"
+    """0.943 -> '94%'; empty when there is none."""
+    return formatting.percent(value, digits, missing="")
 
 
 def humanize_key(key: str) -> str:

@@ -6,7 +6,6 @@ import csv
 import datetime as dt
 import json
 import random
-import sys
 from decimal import Decimal
 from io import StringIO
 from pathlib import Path
@@ -23,22 +22,14 @@ from tests.factories import AccountFactory
 
 pytestmark = pytest.mark.django_db
 
-CHECKS_DIR = Path(__file__).resolve().parents[3] / "shared" / "checks"
 #: coverage_for: accounts, metric ids, latest values, commercial touches, won expansions.
 COVERAGE_QUERIES = 5
 
 
 @pytest.fixture
-def example_coverage():
+def example_coverage(contract_check):
     """``example_coverage`` from shared/checks/contract_check.py (the end-to-end check's generator)."""
-    if not (CHECKS_DIR / "contract_check.py").exists():
-        pytest.skip(f"no contract_check.py in {CHECKS_DIR}")
-    sys.path.insert(0, str(CHECKS_DIR))
-    try:
-        from contract_check import example_coverage as generator
-    finally:
-        sys.path.remove(str(CHECKS_DIR))
-    return generator
+    return contract_check.example_coverage
 
 
 def run_coverage(*args: str) -> str:

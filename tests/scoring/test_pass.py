@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -39,7 +37,6 @@ from tests.contract import CONTRACT_KEYS
 pytestmark = pytest.mark.django_db
 
 AS_OF = dt.date(2026, 3, 31)
-CHECKS = Path("/work/shared/checks")
 
 #: Values that fire nothing: 10/50 seats, 1% of the API limit, 2 workflows, flat departments/exports.
 QUIET: dict[str, float] = {
@@ -786,22 +783,8 @@ def test_stored_evaluation_explains_every_signal(ae, csm):
 # --------------------------------------------------------------------------------------------------
 
 
-def _contract_check_module():
-    if not (CHECKS / "contract_check.py").exists():
-        pytest.skip("contract_check.py is not available")
-    sys.path.insert(0, str(CHECKS))
-    try:
-        import contract_check
-    finally:
-        sys.path.remove(str(CHECKS))
-    if not hasattr(contract_check, "example_rules"):
-        pytest.skip("contract_check.py has no example_rules")
-    return contract_check
-
-
-def test_contract_example_routes_every_account_as_expected(tmp_path):
+def test_contract_example_routes_every_account_as_expected(tmp_path, contract_check):
     # given the contract check's six-account export, imported with import_data
-    contract_check = _contract_check_module()
     expected = contract_check.example_rules(tmp_path / "rules")
     call_command("import_data", str(tmp_path / "rules"), stdout=StringIO())
 

@@ -1,0 +1,36 @@
+"""The throwaway PostgreSQL database a benchmark runs on: (re)created at the start, dropped at the end."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse, urlunparse
+
+
+def maintenance_url(url: str) -> tuple[str, str]:
+    """(URL of the server's ``postgres`` database, name of the benchmark database) for ``url``."""
+    parts = urlparse(url)
+    name = parts.path.lstrip("/")
+    if not name:
+        raise SystemExit("--database-url needs a database name, e.g. .../expansion_bench")
+    return urlunparse(parts._replace(path="/postgres")), name
+
+
+def pg_create(url: str) -> None:
+    """Create the database named by ``url``, dropping one an earlier run left behind."""
+    import psycopg
+    from psycopg import sql
+
+    maintenance, name = maintenance_url(url)
+    with psycopg.connect(maintenance, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            print(f"dropping leftover benchmark database {name}", flush=True)
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def pg_drop(url: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    maintenance, name = maintenance_url(url)
+    with psycopg.connect(maintenance, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
