@@ -9,3 +9,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "expansion.settings")
 app = Celery("expansion")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Scheduled jobs that queue other tasks live beside them, in each app's jobs module.
+app.autodiscover_tasks(related_name="jobs")

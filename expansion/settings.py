@@ -245,12 +245,12 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "hourly-scoring-pass": {"task": "scoring.tasks.run_scoring_pass", "schedule": crontab(minute=5)},
     "weekly-digests": {
-        "task": "routing.tasks.weekly_digests",
+        "task": "routing.jobs.weekly_digests",
         "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
     },
     "scoring-watchdog": {"task": "scoring.tasks.pass_watchdog", "schedule": crontab(minute="*/15")},
     "review-windows-and-sla": {
-        "task": "routing.tasks.review_windows_sweep",
+        "task": "routing.jobs.review_windows_sweep",
         "schedule": crontab(minute="*/15"),
     },
 }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import time
@@ -15,8 +14,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from expansion.models import EQL, OPEN_STATUSES
-from routing import selectors, webhook_guard, webhook_signing
+from routing import webhook_guard, webhook_signing
 from routing.models import Delivery, Notification, WebhookDelivery
 
 logger = logging.getLogger(__name__)
@@ -160,31 +158,3 @@ def webhook_send(*, webhook_delivery_id: int, retry) -> str:
             time.monotonic() - started,
         )
         return "sent"
-
-
-def review_windows_sweep(now: dt.datetime | None = None) -> int:
-    """End elapsed review windows, escalate holds older than the policy's limit to the manager."""
-    from routing.services import notify
-
-    now = now or timezone.now()
-    policy = selectors.sla_spec()
-    expired = EQL.objects.filter(
-        status__in=OPEN_STATUSES, review_state="pending", review_window_ends_at__lte=now
-    )
-    n = expired.update(review_state="expired", updated_at=now)
-    limit = now - dt.timedelta(hours=policy.hold_escalation_hours)
-    to_escalate = list(
-        EQL.objects.filter(status__in=OPEN_STATUSES, review_state="held", held_at__lte=limit).select_related(
-            "account", "owner"
-        )
-    )
-    with transaction.atomic():
-        EQL.objects.filter(pk__in=[e.pk for e in to_escalate]).update(
-            review_state="escalated", updated_at=now
-        )
-        if to_escalate:
-            notify(eqls=to_escalate, kind=Notification.Kind.ESCALATION)
-    breached = EQL.objects.filter(
-        status="new", sla_breached=False, sla_deadline__lt=now, first_contact_at__isnull=True
-    ).update(sla_breached=True, updated_at=now)
-    return n + len(to_escalate) + breached

@@ -16,8 +16,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from expansion import attribution_services
-from expansion.models import EQL, Activity, ReviewState, User
-from routing import lifecycle, rules, selectors
+from expansion.models import EQL, OPEN_STATUSES, Activity, ReviewState, User
+from routing import lifecycle, rules, selectors, tasks, webhooks
+from routing.digest import DigestRow, compose_digest, summarise
 from routing.lifecycle import Actor, EqlView, TransitionError
 from routing.models import Delivery, Notification, ReasonCode, RoundRobinCursor
 
@@ -204,12 +205,10 @@ def notify(*, eqls: Iterable[EQL], kind: str) -> list[Notification]:
         [Delivery(notification=n, channel=c) for n in created for c in channels]
     )
     if deliveries:
-        from routing.tasks import deliver
-
         # One robust callback per delivery: a channel that fails (or a broker that refuses) must not stop
         # the other deliveries, nor raise into the caller after its transaction has committed.
         for d in deliveries:
-            transaction.on_commit(lambda pk=d.pk: deliver.delay(pk), robust=True)
+            transaction.on_commit(lambda pk=d.pk: tasks.deliver.delay(pk), robust=True)
     return created
 
 
@@ -224,9 +223,7 @@ def eqls_announce(
         with transaction.atomic():
             notify(eqls=new, kind=Notification.Kind.NEW_EQL)
             notify(eqls=upgraded, kind=Notification.Kind.EQL_CHANGED)
-        from routing.webhooks import webhooks_queue
-
-        webhooks_queue(
+        webhooks.webhooks_queue(
             eql_ids=[*created_ids, *changed_ids], event_for=dict.fromkeys(created_ids, "eql.created")
         )
     except Exception:  # a notification failure must never undo or block EQL creation
@@ -322,9 +319,7 @@ def eql_transition(
     if event in ("csm_hold", "csm_release"):
         kind = Notification.Kind.HOLD if event == "csm_hold" else Notification.Kind.RELEASE
         notify(eqls=[eql], kind=kind)
-    from routing.webhooks import webhooks_queue
-
-    webhooks_queue(eql_ids=[eql.pk], event_for={eql.pk: f"eql.{event}"})
+    webhooks.webhooks_queue(eql_ids=[eql.pk], event_for={eql.pk: f"eql.{event}"})
     return eql
 
 
@@ -347,16 +342,13 @@ def notify_people(*, role: str, kind: str, subject: str, body: str) -> list[Noti
     deliveries = Delivery.objects.bulk_create(
         [Delivery(notification=n, channel=c) for n in created for c in channels]
     )
-    from routing.tasks import deliver
-
     for d in deliveries:
-        transaction.on_commit(lambda pk=d.pk: deliver.delay(pk), robust=True)
+        transaction.on_commit(lambda pk=d.pk: tasks.deliver.delay(pk), robust=True)
     return created
 
 
 def weekly_digests_send(*, now: dt.datetime | None = None) -> int:
     """One digest per active AE and CSM for the week that just ended; two queries, then bulk writes."""
-    from routing.digest import DigestRow, compose_digest, summarise
 
     now = now or timezone.now()
     week_end = now.replace(hour=0, minute=0, second=0, microsecond=0) - dt.timedelta(days=now.weekday())
@@ -396,10 +388,8 @@ def weekly_digests_send(*, now: dt.datetime | None = None) -> int:
     deliveries = Delivery.objects.bulk_create(
         [Delivery(notification=n, channel=Delivery.Channel.EMAIL) for n in created]
     )
-    from routing.tasks import deliver
-
     for d in deliveries:
-        transaction.on_commit(lambda pk=d.pk: deliver.delay(pk), robust=True)
+        transaction.on_commit(lambda pk=d.pk: tasks.deliver.delay(pk), robust=True)
     return len(created)
 
 
@@ -410,3 +400,30 @@ def notifications_mark_read(*, user: User, ids: Iterable[int] = (), now: dt.date
     if wanted:
         qs = qs.filter(pk__in=wanted)
     return qs.update(read_at=now or timezone.now())
+
+
+def review_windows_sweep(*, now: dt.datetime | None = None) -> int:
+    """End elapsed review windows, escalate holds older than the SLA policy's limit to the manager,
+    and flag new EQLs whose SLA passed without a first contact."""
+    now = now or timezone.now()
+    policy = selectors.sla_spec()
+    expired = EQL.objects.filter(
+        status__in=OPEN_STATUSES, review_state="pending", review_window_ends_at__lte=now
+    )
+    n = expired.update(review_state="expired", updated_at=now)
+    limit = now - dt.timedelta(hours=policy.hold_escalation_hours)
+    to_escalate = list(
+        EQL.objects.filter(status__in=OPEN_STATUSES, review_state="held", held_at__lte=limit).select_related(
+            "account", "owner"
+        )
+    )
+    with transaction.atomic():
+        EQL.objects.filter(pk__in=[e.pk for e in to_escalate]).update(
+            review_state="escalated", updated_at=now
+        )
+        if to_escalate:
+            notify(eqls=to_escalate, kind=Notification.Kind.ESCALATION)
+    breached = EQL.objects.filter(
+        status="new", sla_breached=False, sla_deadline__lt=now, first_contact_at__isnull=True
+    ).update(sla_breached=True, updated_at=now)
+    return n + len(to_escalate) + breached

@@ -1,4 +1,7 @@
-"""Thin Celery tasks: deliver one notification over one channel; escalate holds; mark SLA breaches."""
+"""Thin Celery tasks that send: one notification over one channel, one webhook delivery.
+
+They call only ``routing.delivery``; the scheduled jobs that decide what to send are ``routing.jobs``.
+"""
 
 from __future__ import annotations
 
@@ -23,17 +26,3 @@ def deliver(self, delivery_id: int) -> str:
 @shared_task(time_limit=120)
 def deliver_webhook(webhook_delivery_id: int) -> str:
     return delivery.webhook_send(webhook_delivery_id=webhook_delivery_id, retry=deliver_webhook)
-
-
-@shared_task
-def review_windows_sweep() -> int:
-    """Expire ended review windows, escalate long holds, flag SLA breaches (runs every 15 minutes)."""
-    return delivery.review_windows_sweep()
-
-
-@shared_task
-def weekly_digests() -> int:
-    """Monday morning: each AE's and CSM's weekly pipeline digest."""
-    from routing.services import weekly_digests_send
-
-    return weekly_digests_send()

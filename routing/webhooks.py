@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from expansion.records import eql_queryset, eql_record
+from routing import tasks
 from routing.models import WebhookDelivery, WebhookEndpoint
 
 
@@ -24,10 +25,8 @@ def webhooks_queue(*, eql_ids: Iterable[int], event_for: dict[int, str]) -> int:
     pks = [d.pk for d in created]
 
     def send():
-        from routing.tasks import deliver_webhook
-
         for pk in pks:
-            deliver_webhook.delay(pk)
+            tasks.deliver_webhook.delay(pk)
 
     transaction.on_commit(send)
     return len(pks)

@@ -14,11 +14,10 @@ from django.utils import timezone
 
 from expansion.models import EQL, Activity, Role
 from routing import lifecycle
-from routing.delivery import review_windows_sweep
 from routing.lifecycle import TRANSITIONS, TransitionError
 from routing.models import Notification, ReasonCode
 from routing.selectors import sla_policy_load
-from routing.services import eql_transition
+from routing.services import eql_transition, review_windows_sweep
 from tests.factories import AccountFactory, EQLFactory, UserFactory
 
 ALL_STATUSES = (*lifecycle.OPEN, *lifecycle.CLOSED)
@@ -619,7 +618,7 @@ def test_the_sweep_expires_ended_windows_and_escalates_long_holds(make_eql, mana
     closed_hold = make_eql(status="lost", review_state="held", held_at=now - dt.timedelta(hours=100))
 
     # when
-    changed = review_windows_sweep(now)
+    changed = review_windows_sweep(now=now)
 
     # then
     assert changed == 2
@@ -642,10 +641,10 @@ def test_the_sweep_is_idempotent(make_eql):
     # given
     now = timezone.now()
     make_eql(review_state="held", hold_note="Dispute", held_at=now - dt.timedelta(hours=49))
-    review_windows_sweep(now)
+    review_windows_sweep(now=now)
 
     # when
-    changed = review_windows_sweep(now + dt.timedelta(minutes=15))
+    changed = review_windows_sweep(now=now + dt.timedelta(minutes=15))
 
     # then
     assert changed == 0
