@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from dashboards import attribution as views
+from dashboards import attribution_views as views
 
 urlpatterns = [
     path("attribution/", views.attribution_log, name="finance-attribution"),

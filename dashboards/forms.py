@@ -1,11 +1,13 @@
-"""Forms of the inbox: the queue filters (GET) and one lifecycle event (POST)."""
+"""Forms of the inbox (the queue filters, one lifecycle event) and of the attribution log's filters."""
 
 from __future__ import annotations
+
+import re
 
 from django import forms
 
 from dashboards.inbox import QueueFilters
-from expansion.models import EQLStatus, Route
+from expansion.models import AttributionEntry, EQLStatus, Route
 from routing import lifecycle
 from scoring.models import Priority, SignalDefinition
 
@@ -94,3 +96,33 @@ class EventForm(forms.Form):
             for error in errors:
                 parts.append(f"{label}: {error}" if label else str(error))
         return " ".join(parts)
+
+
+#: A close period (YYYY-MM) and a quarter (YYYY-Qn), as the attribution log filters them.
+PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+QUARTER_RE = re.compile(r"^(\d{4})-Q([1-4])$")
+
+
+class LogFilterForm(forms.Form):
+    period = forms.CharField(required=False, help_text="YYYY-MM or YYYY-Qn (close period)")
+    person = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    team = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Team (manager)")
+    account = forms.CharField(required=False, help_text="Account id or name")
+    signal = forms.ChoiceField(required=False, label="Primary signal")
+    credit_type = forms.ChoiceField(
+        required=False, choices=[("", "Any"), *AttributionEntry.CreditType.choices], label="Credit"
+    )
+
+    def __init__(self, *args, people=(), managers=(), signals=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["person"].choices = [("", "Anyone"), *[(u.pk, u.display_name) for u in people]]
+        self.fields["team"].choices = [("", "Any team"), *[(u.pk, u.display_name) for u in managers]]
+        self.fields["signal"].choices = [("", "Any signal"), *[(k, n) for k, n in signals]]
+
+    def clean_period(self) -> str:
+        value = (self.cleaned_data.get("period") or "").strip()
+        if value and not (PERIOD_RE.match(value) or QUARTER_RE.match(value)):
+            raise forms.ValidationError(
+                "Use YYYY-MM (a month) or YYYY-Qn (a quarter), e.g. 2025-04 or 2025-Q2."
+            )
+        return value

@@ -26,8 +26,8 @@ from django_htmx.http import HttpResponseClientRedirect
 from dashboards import inbox as selectors
 from dashboards.forms import EventForm, QueueFilterForm
 from dashboards.templatetags.inbox import EVENT_LABELS
-from expansion.attribution_services import credit_proposal
 from expansion.models import EQL
+from routing.attribution.services import credit_proposal
 from routing.lifecycle import TransitionError
 from routing.services import eql_transition, notifications_mark_read
 from scoring.config import MODULE_WILDCARD

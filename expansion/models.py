@@ -310,7 +310,7 @@ class EQL(models.Model):
 
 class AttributionEntryQuerySet(models.QuerySet):
     """The split-credit log is append-only: bulk updates and deletes are refused (corrections are new
-    entries written by ``expansion.attribution_services``)."""
+    entries written by ``routing.attribution.services``)."""
 
     def update(self, **kwargs):
         from django.core.exceptions import PermissionDenied
@@ -348,7 +348,7 @@ class AttributionEntry(models.Model):
     and the previous entry's hash (chain in id order; ``chain_version`` 1 marks entries written before
     the chain was keyed, unkeyed SHA-256), and signed heads are kept outside the table, so an edit, a
     re-chained rewrite or a deleted newest entry behind the app's back is found by
-    ``verify_attribution`` (see ``expansion.attribution``, "the hash chain").
+    ``verify_attribution`` (see ``routing.attribution.rules``, "the hash chain").
     A correction is two new entries: a reversal (negative percent and amount, ``corrects`` = the
     original) and a replacement (``corrects`` = the original too), both with a reason."""
 

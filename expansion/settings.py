@@ -42,7 +42,7 @@ if not SECRET_KEY:
             "on a development machine set DJANGO_DEBUG=true instead (`make run` does)."
         )
     SECRET_KEY = "insecure-development-key-only-for-debug-mode"
-# The key of the split-credit log's HMAC chain and of its signed heads (expansion/attribution.py).
+# The key of the split-credit log's HMAC chain and of its signed heads (routing/attribution/rules.py).
 # From the environment only: never in the database, never logged (anchors carry its fingerprint).
 # Whoever holds it can rewrite the log undetected, so keep it with the other production secrets.
 ATTRIBUTION_CHAIN_KEY = os.environ.get("ATTRIBUTION_CHAIN_KEY", "")

@@ -1,7 +1,7 @@
 from rest_framework.routers import SimpleRouter
 
 from routing.api import EQLViewSet
-from routing.attribution_api import AttributionViewSet
+from routing.attribution.api import AttributionViewSet
 
 router = SimpleRouter()
 router.register("eqls", EQLViewSet, basename="eql")

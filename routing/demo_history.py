@@ -22,9 +22,9 @@ from decimal import Decimal
 import numpy as np
 from django.utils import timezone
 
-from expansion.attribution_services import credit_proposal
 from expansion.models import EQL, Route
 from routing import lifecycle
+from routing.attribution.services import credit_proposal
 from routing.models import ReasonCode
 from routing.services import eql_transition
 from scoring.services import as_of_datetime, scoring_pass_run

@@ -15,9 +15,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from expansion import attribution_services
 from expansion.models import EQL, OPEN_STATUSES, Activity, ReviewState, User
 from routing import lifecycle, rules, selectors, tasks, webhooks
+from routing.attribution import services as attribution_services
 from routing.digest import DigestRow, compose_digest, summarise
 from routing.lifecycle import Actor, EqlView, TransitionError
 from routing.models import Delivery, Notification, ReasonCode, RoundRobinCursor

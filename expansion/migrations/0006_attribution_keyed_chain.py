@@ -56,8 +56,8 @@ def drop_trigger(apps, schema_editor):
 def seal_legacy_chain(apps, schema_editor):
     from django.utils import timezone
 
-    from expansion import attribution as rules
-    from expansion.attribution_anchors import chain_key, publish_anchor
+    from routing.attribution import rules
+    from routing.attribution.anchors import chain_key, publish_anchor
 
     Entry = apps.get_model("expansion", "AttributionEntry")
     db = schema_editor.connection.alias

@@ -1,13 +1,13 @@
 """Write side of Finance's split-credit log: record credit at close, record corrections, verify the chain.
 
-Rules live in ``expansion.attribution`` (pure). Every write appends to one keyed hash chain
+Rules live in ``routing.attribution.rules`` (pure). Every write appends to one keyed hash chain
 (HMAC-SHA256 under ``ATTRIBUTION_CHAIN_KEY``, chain version 2) under a lock: on PostgreSQL a
 transaction-scoped advisory lock (it also covers the empty log, where there is no last row to
 ``select_for_update``); everywhere the last entry is read ``select_for_update``, SQLite's IMMEDIATE
 transactions serialise writers, and the unique ``prev_hash`` constraint refuses a fork.
 
 Each write signs the new head (entry count, last id and hash) while it still holds the lock and
-publishes it once the transaction commits (``expansion.attribution_anchors``), so a head is anchored
+publishes it once the transaction commits (``routing.attribution.anchors``), so a head is anchored
 only if it was committed. ``chain_verify`` checks the table against those anchors.
 """
 
@@ -23,10 +23,10 @@ from django.db.models import Count, Max
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from expansion import attribution as rules
-from expansion.attribution import SplitRefused
-from expansion.attribution_anchors import chain_key, publish_anchor, read_anchors
 from expansion.models import EQL, AttributionEntry, Role, User
+from routing.attribution import rules
+from routing.attribution.anchors import chain_key, publish_anchor, read_anchors
+from routing.attribution.rules import SplitRefused
 
 __all__ = [
     "SplitRefused",
@@ -205,7 +205,7 @@ def credit_record(
     splits: Sequence[Mapping] | None = None,
     note: str = "",
 ) -> list[AttributionEntry]:
-    """Record the credit for a won EQL (rules in ``expansion.attribution``). Raises SplitRefused and
+    """Record the credit for a won EQL (rules in ``routing.attribution.rules``). Raises SplitRefused and
     writes nothing when the split or the win cannot be credited. Called by ``eql_transition`` inside
     its transaction, so a refusal refuses the whole event."""
     if AttributionEntry.objects.filter(eql_id=eql.pk).exists():

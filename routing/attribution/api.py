@@ -18,10 +18,10 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from expansion.attribution import SplitRefused
-from expansion.attribution_services import credit_correct
 from expansion.models import AttributionEntry, Role, User
 from routing.api import ErrorSerializer
+from routing.attribution.rules import SplitRefused
+from routing.attribution.services import credit_correct
 
 #: Largest id a database integer key holds; larger path or filter ids are simply not found.
 MAX_ID = 2**63 - 1

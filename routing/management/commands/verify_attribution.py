@@ -5,9 +5,9 @@ import json as jsonlib
 
 from django.core.management.base import BaseCommand, CommandError
 
-from expansion import attribution as rules
-from expansion.attribution_anchors import publish_anchor
-from expansion.attribution_services import chain_verify, signed_head
+from routing.attribution import rules
+from routing.attribution.anchors import publish_anchor
+from routing.attribution.services import chain_verify, signed_head
 
 #: What to do about each kind of break.
 ADVICE = {

@@ -12,8 +12,8 @@ from contextlib import contextmanager
 
 from django.db import connection
 
-from expansion import attribution as rules
 from expansion.models import AttributionEntry
+from routing.attribution import rules
 
 TABLE = AttributionEntry._meta.db_table
 TRIGGER = "attribution_append_only"

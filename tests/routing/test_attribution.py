@@ -1,8 +1,8 @@
 """Finance's split-credit log (domain.md, "Split-credit activity log").
 
-Rules are pure (``expansion.attribution``); ``attribution_services`` writes the append-only hash
+Rules are pure (``routing.attribution.rules``); ``attribution_services`` writes the append-only hash
 chain when ``eql_transition`` records a win; ``verify_attribution`` recomputes it; the Finance pages
-read it (``dashboards.attribution``).
+read it (``dashboards.attribution_views``).
 """
 
 from __future__ import annotations
@@ -27,17 +27,17 @@ from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from expansion import attribution as rules
-from expansion import attribution_services
-from expansion.attribution import Deal, Person, SplitRefused
-from expansion.management.commands.verify_attribution import Command as VerifyCommand
+from routing.management.commands.verify_attribution import Command as VerifyCommand
 from expansion.models import EQL, Activity, AttributionEntry, Role
+from routing.attribution import rules
+from routing.attribution import services as attribution_services
+from routing.attribution.rules import Deal, Person, SplitRefused
 from routing.lifecycle import TransitionError
 from routing.models import RoutingRule
 from routing.services import eql_transition
 from scoring.models import EqlPolicy, SignalDefinition
-from tests.expansion.tampering import owner_bypassing_the_trigger
 from tests.factories import AccountFactory, ActivityFactory, EQLFactory, UserFactory
+from tests.routing.tampering import owner_bypassing_the_trigger
 
 UTC = dt.UTC
 CREATED = dt.datetime(2025, 1, 2, 9, 0, tzinfo=UTC)

@@ -29,12 +29,12 @@ from django.test import Client, TestCase
 from django.urls import reverse
 from django.utils import timezone
 
-from expansion import attribution as rules
-from expansion import attribution_services
-from expansion.attribution_anchors import chain_key
 from expansion.models import AttributionEntry, Role
+from routing.attribution import rules
+from routing.attribution import services as attribution_services
+from routing.attribution.anchors import chain_key
 from routing.services import eql_transition
-from tests.expansion import tampering
+from tests.routing import tampering
 from tests.factories import AccountFactory, EQLFactory, UserFactory
 
 UTC = dt.UTC

@@ -3,7 +3,7 @@
 - The key is ``settings.ATTRIBUTION_CHAIN_KEY`` (from the environment; never stored in the database,
   never logged: only its fingerprint appears in anchors).
 - An anchor is published twice, outside the table: as a structured log line
-  (``attribution_anchor {json}``, logger ``expansion.attribution``) for the log store, and appended to
+  (``attribution_anchor {json}``, logger ``routing.attribution.rules``) for the log store, and appended to
   ``settings.ATTRIBUTION_ANCHOR_FILE`` (one JSON line each, ``O_APPEND`` and fsync). A failed file
   write is logged as an error and never fails the write it anchors: the entry is committed already,
   and the next anchor covers it.
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from expansion import attribution as rules
+from routing.attribution import rules
 
 logger = logging.getLogger("expansion.attribution")
 
