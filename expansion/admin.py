@@ -94,18 +94,6 @@ class AccountAdmin(admin.ModelAdmin):
     search_fields = ("account_id", "name")
     list_select_related = ("ae", "csm")
     raw_id_fields = ("ae", "csm")
-    readonly_fields = ("why_no_eql",)
-
-    @admin.display(description="Why (no) EQL now")
-    def why_no_eql(self, obj: Account) -> str:
-        from django.utils.html import format_html_join
-
-        from scoring.services import account_explain, explain_text
-
-        if obj.pk is None:
-            return "-"
-        lines = explain_text(account_explain(account_pk=obj.pk)).splitlines()
-        return format_html_join("", "<div>{}</div>", ((line,) for line in lines))
 
 
 @admin.register(Metric)

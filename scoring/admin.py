@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.utils.html import format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
-from expansion.models import Metric
+from expansion.admin import AccountAdmin
+from expansion.models import Account, Metric
 from scoring import config as cfg
+from scoring import services
 from scoring.models import EqlPolicy, Gate, ScoringPass, SignalDefinition
 from scoring.opening_angle import (
     ALLOWED_PLACEHOLDERS,
@@ -224,3 +227,20 @@ class ScoringPassAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+admin.site.unregister(Account)
+
+
+@admin.register(Account)
+class ExplainedAccountAdmin(AccountAdmin):
+    """The account admin, with the scoring engine's answer to "why has it (no) EQL now?"."""
+
+    readonly_fields = ("why_no_eql",)
+
+    @admin.display(description="Why (no) EQL now")
+    def why_no_eql(self, obj: Account) -> str:
+        if obj.pk is None:
+            return "-"
+        lines = services.explain_text(services.account_explain(account_pk=obj.pk)).splitlines()
+        return format_html_join("", "<div>{}</div>", ((line,) for line in lines))

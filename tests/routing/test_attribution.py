@@ -27,12 +27,12 @@ from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from routing.management.commands.verify_attribution import Command as VerifyCommand
 from expansion.models import EQL, Activity, AttributionEntry, Role
 from routing.attribution import rules
 from routing.attribution import services as attribution_services
 from routing.attribution.rules import Deal, Person, SplitRefused
 from routing.lifecycle import TransitionError
+from routing.management.commands.verify_attribution import Command as VerifyCommand
 from routing.models import RoutingRule
 from routing.services import eql_transition
 from scoring.models import EqlPolicy, SignalDefinition

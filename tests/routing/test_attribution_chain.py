@@ -34,8 +34,8 @@ from routing.attribution import rules
 from routing.attribution import services as attribution_services
 from routing.attribution.anchors import chain_key
 from routing.services import eql_transition
-from tests.routing import tampering
 from tests.factories import AccountFactory, EQLFactory, UserFactory
+from tests.routing import tampering
 
 UTC = dt.UTC
 WRONG_KEY = b"a-key-the-forger-guessed-0123456789abcdef"

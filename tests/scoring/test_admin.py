@@ -58,3 +58,19 @@ def test_a_formatted_opening_angle_within_the_cap_saves(revops_client):
     assert response.status_code == 302
     signal.refresh_from_db()
     assert signal.opening_angle == "{account_name} could add {estimate:>12,.0f}"
+
+
+def test_the_account_page_says_why_it_has_no_eql_now(revops_client):
+    # given: an account too young for the tenure gate
+    from django.utils import timezone
+
+    from tests.factories import AccountFactory
+
+    account = AccountFactory(customer_since=timezone.localdate())
+
+    # when
+    page = revops_client.get(reverse("admin:expansion_account_change", args=[account.pk])).content.decode()
+
+    # then: the scoring engine's explanation is on the page
+    assert "Why (no) EQL now" in page
+    assert "<div>Blocked by gate: Tenure at least 120 days.</div>" in page

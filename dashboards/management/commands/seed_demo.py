@@ -10,10 +10,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from dashboards import demo_history
 from expansion import demo
 from expansion.models import Account
 from expansion.services import ImportRejected
-from routing import demo_history
 
 
 def _date(text: str) -> dt.date:
