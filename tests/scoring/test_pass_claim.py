@@ -36,7 +36,9 @@ def test_a_claim_with_nothing_running_starts_a_pass():
 
 @pytest.mark.django_db
 def test_a_second_scheduler_skips_while_a_pass_runs():
-    _running(started_hours_ago=0.2)
+    busy = _running(started_hours_ago=0.2)
+    busy.heartbeat_at = NOW - dt.timedelta(seconds=30)  # its chunks are still beating
+    busy.save()
 
     assert scoring_pass_claim(as_of=NOW, config=default_config(), chunks=2, now=NOW) is None
     assert ScoringPass.objects.count() == 1

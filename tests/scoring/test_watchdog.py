@@ -103,3 +103,70 @@ def test_the_watchdog_task_leaves_a_pass_that_makes_progress_alone(revops, setti
     busy.refresh_from_db()
     assert busy.status == PassStatus.RUNNING
     assert reruns == []
+
+
+def _celery_pass(status, minutes_ago):
+    at = timezone.now() - dt.timedelta(minutes=minutes_ago)
+    return ScoringPass.objects.create(
+        as_of=at, started_at=at, finished_at=at, status=status, trigger="celery", error="a chunk failed"
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("history", "reruns_expected"),
+    [
+        (["failed"], 1),  # the scheduled pass failed: rerun
+        (["completed", "failed", "failed"], 1),  # its rerun failed too: one more
+        (["failed", "failed", "failed"], 0),  # failed three times in a row: wait for the hourly pass
+        (["failed", "failed", "failed", "completed"], 0),
+        (["failed", "completed"], 0),
+    ],
+)
+def test_the_watchdog_running_every_minute_reruns_a_failing_pass_twice_at_most(
+    revops, monkeypatch, history, reruns_expected
+):
+    from scoring import tasks
+
+    for minutes_ago, status in zip(range(len(history), 0, -1), history, strict=True):
+        _celery_pass(status, minutes_ago)
+    reruns = []
+    monkeypatch.setattr(tasks.run_scoring_pass, "delay", lambda *a, **k: reruns.append(a))
+
+    tasks.pass_watchdog()
+
+    assert len(reruns) == reruns_expected
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_running_chunk_keeps_its_pass_heartbeat_fresh_and_stops_beating_when_done():
+    import threading
+
+    from scoring.services import scoring_pass_heartbeats
+    from tests.faults.harness import wait_until
+
+    long_ago = timezone.now() - dt.timedelta(hours=1)
+    running = ScoringPass.objects.create(
+        as_of=long_ago, started_at=long_ago, heartbeat_at=long_ago, trigger="celery"
+    )
+
+    def beaten_since(moment):
+        running.refresh_from_db()
+        return running.heartbeat_at > moment
+
+    with scoring_pass_heartbeats(pass_id=running.pk, every=0.05):
+        # a chunk that runs long: the pass shows life without the chunk doing anything
+        wait_until(lambda: beaten_since(long_ago), timeout=30, what="a heartbeat during the chunk")
+        names = {t.name for t in threading.enumerate()}
+        assert f"pass-{running.pk}-heartbeat" in names
+
+    assert f"pass-{running.pk}-heartbeat" not in {t.name for t in threading.enumerate()}
+
+
+@pytest.mark.django_db
+def test_the_default_heartbeat_beats_six_times_per_stale_limit(settings):
+    from scoring.services import heartbeat_interval
+
+    settings.SCORING_PASS_STALE_SECONDS = 120
+
+    assert heartbeat_interval() == 20
