@@ -558,15 +558,27 @@ def scoring_pass_run(
     scoring_pass = scoring_pass_start(as_of=as_of_dt, trigger=trigger, config=config, chunks=len(chunks))
     total = ChunkCounts()
     started = time.monotonic()
+    # a long chunk beats from a thread too, unless the pass runs inside a caller's transaction (the
+    # thread's own connection could not see the uncommitted pass)
+    beating = (
+        contextlib.nullcontext()
+        if transaction.get_connection().in_atomic_block
+        else scoring_pass_heartbeats(pass_id=scoring_pass.pk)
+    )
     try:
-        for pk_range in chunks:
-            if total.accounts_scored:  # a long pass shows progress, so the watchdog never abandons it
-                scoring_pass_heartbeat(pass_id=scoring_pass.pk)
-            total.add(
-                scoring_chunk_run(
-                    pass_id=scoring_pass.pk, pk_range=pk_range, as_of=as_of_dt, config=config, uplifts=uplifts
+        with beating:
+            for pk_range in chunks:
+                if total.accounts_scored:  # a long pass shows progress, so the watchdog never abandons it
+                    scoring_pass_heartbeat(pass_id=scoring_pass.pk)
+                total.add(
+                    scoring_chunk_run(
+                        pass_id=scoring_pass.pk,
+                        pk_range=pk_range,
+                        as_of=as_of_dt,
+                        config=config,
+                        uplifts=uplifts,
+                    )
                 )
-            )
     except Exception as exc:
         scoring_pass_finish(scoring_pass=scoring_pass, counts=total, error=f"{type(exc).__name__}: {exc}")
         raise

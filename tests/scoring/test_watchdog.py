@@ -138,7 +138,7 @@ def test_the_watchdog_running_every_minute_reruns_a_failing_pass_twice_at_most(
     assert len(reruns) == reruns_expected
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_running_chunk_keeps_its_pass_heartbeat_fresh_and_stops_beating_when_done():
     import threading
 
@@ -170,3 +170,29 @@ def test_the_default_heartbeat_beats_six_times_per_stale_limit(settings):
     settings.SCORING_PASS_STALE_SECONDS = 120
 
     assert heartbeat_interval() == 20
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_pass_in_one_process_beats_while_a_long_chunk_runs(settings, monkeypatch):
+    from scoring import services
+    from tests.faults.harness import wait_until
+    from tests.scoring.scenario import AS_OF, base_accounts
+
+    settings.SCORING_PASS_STALE_SECONDS = 0.3  # a beat every 0.05 s
+    base_accounts(hot=2)
+    original = services.scoring_chunk_run
+    beaten = []
+
+    def long_chunk(**kwargs):
+        # the chunk does not return before its pass's heartbeat moved on without it
+        row = ScoringPass.objects.filter(pk=kwargs["pass_id"])
+        before = row.get().heartbeat_at
+        beaten.append(wait_until(lambda: row.get().heartbeat_at > before, timeout=30, what="a heartbeat"))
+        return original(**kwargs)
+
+    monkeypatch.setattr(services, "scoring_chunk_run", long_chunk)
+
+    finished = services.scoring_pass_run(as_of=AS_OF)
+
+    assert beaten == [True]
+    assert (finished.status, finished.eqls_created) == (PassStatus.COMPLETED, 2)
