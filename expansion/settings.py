@@ -236,6 +236,11 @@ CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or "django-db"
 CELERY_RESULT_EXTENDED = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
+# Tasks are acknowledged when they end: a pool process killed mid-task (the OOM killer) puts its
+# message back on the queue at once and another process runs it again (a chunk commits whole, so a
+# rerun gives the same EQLs). A whole worker lost keeps its unacknowledged messages in Redis until the
+# visibility timeout (Redis's default hour, kept: retries waiting for their ETA on a worker would run
+# twice under a shorter one); the scoring watchdog has rerun such a pass long before.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -248,16 +253,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "routing.jobs.weekly_digests",
         "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
     },
-    "scoring-watchdog": {"task": "scoring.tasks.pass_watchdog", "schedule": crontab(minute="*/15")},
+    "scoring-watchdog": {"task": "scoring.tasks.pass_watchdog", "schedule": crontab(minute="*")},
     "review-windows-and-sla": {
         "task": "routing.jobs.review_windows_sweep",
         "schedule": crontab(minute="*/15"),
     },
 }
 SCORING_CHUNK_SIZE = int(os.environ.get("SCORING_CHUNK_SIZE", "50000"))
-# A running pass with no chunk progress for this long lost its worker or broker: the watchdog marks it
-# failed and reruns it (a chunk of 50,000 accounts takes seconds, so 15 minutes is generous).
-SCORING_PASS_STALE_SECONDS = float(os.environ.get("SCORING_PASS_STALE_SECONDS", "900"))
+# A running pass with no heartbeat for this long lost its worker or broker: the watchdog (every
+# minute) marks it failed and reruns it. A running chunk beats every sixth of this (20 s), however long
+# it takes; a chunk of 50,000 accounts takes about 15 s. A worker or broker lost mid-pass is back to a
+# completed pass within this + 1 min + one pass (about 3.5 min with the defaults).
+SCORING_PASS_STALE_SECONDS = float(os.environ.get("SCORING_PASS_STALE_SECONDS", "120"))
 
 # Notifications
 # Without an SMTP host, mail is written to files under var/sent-mail (inspectable, never lost, and

@@ -178,8 +178,9 @@ class ScoringPass(models.Model):
     as_of = models.DateTimeField()
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
-    #: Last sign of life: set at start and by every chunk as it starts and ends. A running pass whose
-    #: heartbeat is older than SCORING_PASS_STALE_SECONDS lost its worker or broker and is rerun.
+    #: Last sign of life: set at start, by every chunk as it starts and ends, and every sixth of
+    #: SCORING_PASS_STALE_SECONDS while a chunk runs. A running pass whose heartbeat is older than
+    #: SCORING_PASS_STALE_SECONDS lost its worker or broker and is rerun.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=PassStatus.choices, default=PassStatus.RUNNING)
     trigger = models.CharField(max_length=32, default="command")

@@ -8,16 +8,19 @@ guarded by the database (partial unique constraint): two passes racing insert wi
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import math
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
 import pandas as pd
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -422,6 +425,42 @@ def scoring_pass_heartbeat(*, pass_id: int) -> bool:
     )
 
 
+#: A running chunk refreshes its pass's heartbeat this many times per stale limit, so one slow chunk
+#: (a large base, a busy database) is never mistaken for a lost worker.
+HEARTBEATS_PER_STALE_LIMIT = 6
+
+
+def heartbeat_interval() -> float:
+    return settings.SCORING_PASS_STALE_SECONDS / HEARTBEATS_PER_STALE_LIMIT
+
+
+@contextlib.contextmanager
+def scoring_pass_heartbeats(*, pass_id: int, every: float | None = None) -> Iterator[None]:
+    """Keep the pass's heartbeat fresh while the block runs: a thread on its own database connection
+    beats every ``every`` seconds (default: a sixth of SCORING_PASS_STALE_SECONDS). A killed worker
+    takes the thread with it, so its pass goes stale and the watchdog reruns it."""
+    every = heartbeat_interval() if every is None else every
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(every):
+                try:
+                    scoring_pass_heartbeat(pass_id=pass_id)
+                except DatabaseError as exc:  # a database blip: the next beat tries again
+                    logger.warning("scoring pass=%s heartbeat failed: %s", pass_id, exc)
+        finally:
+            connections.close_all()  # this thread's own connections
+
+    thread = threading.Thread(target=beat, name=f"pass-{pass_id}-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=every + 30)
+
+
 def scoring_pass_finish(*, scoring_pass: ScoringPass, counts: ChunkCounts, error: str = "") -> ScoringPass:
     """Record the outcome of a running pass. A pass the watchdog abandoned meanwhile stays failed (its
     rerun owns the outcome): the update only applies to a row still running."""
@@ -486,15 +525,27 @@ def scoring_pass_run(
     scoring_pass = scoring_pass_start(as_of=as_of_dt, trigger=trigger, config=config, chunks=len(chunks))
     total = ChunkCounts()
     started = time.monotonic()
+    # a long chunk beats from a thread too, unless the pass runs inside a caller's transaction (the
+    # thread's own connection could not see the uncommitted pass)
+    beating = (
+        contextlib.nullcontext()
+        if transaction.get_connection().in_atomic_block
+        else scoring_pass_heartbeats(pass_id=scoring_pass.pk)
+    )
     try:
-        for pk_range in chunks:
-            if total.accounts_scored:  # a long pass shows progress, so the watchdog never abandons it
-                scoring_pass_heartbeat(pass_id=scoring_pass.pk)
-            total.add(
-                scoring_chunk_run(
-                    pass_id=scoring_pass.pk, pk_range=pk_range, as_of=as_of_dt, config=config, uplifts=uplifts
+        with beating:
+            for pk_range in chunks:
+                if total.accounts_scored:  # a long pass shows progress, so the watchdog never abandons it
+                    scoring_pass_heartbeat(pass_id=scoring_pass.pk)
+                total.add(
+                    scoring_chunk_run(
+                        pass_id=scoring_pass.pk,
+                        pk_range=pk_range,
+                        as_of=as_of_dt,
+                        config=config,
+                        uplifts=uplifts,
+                    )
                 )
-            )
     except Exception as exc:
         scoring_pass_finish(scoring_pass=scoring_pass, counts=total, error=f"{type(exc).__name__}: {exc}")
         raise
@@ -656,10 +707,18 @@ def passes_abandon_stale(*, now: dt.datetime | None = None) -> list[int]:
     return ids
 
 
+#: The watchdog reruns a failed scheduled pass at most this many times in a row; a pass that keeps
+#: failing (bad data, a bug) then waits for the hourly schedule instead of failing every minute.
+RERUNS_IN_A_ROW = 2
+
+
 def pass_rerun_due() -> bool:
-    """True when the newest scheduled pass failed: the watchdog reruns it."""
-    last = ScoringPass.objects.filter(trigger="celery").order_by("-started_at").first()
-    return last is not None and last.status == PassStatus.FAILED
+    """True when the newest scheduled pass failed and the watchdog has not yet rerun it
+    RERUNS_IN_A_ROW times in a row: the watchdog reruns it."""
+    newest = ScoringPass.objects.filter(trigger="celery").order_by("-started_at")
+    statuses = list(newest.values_list("status", flat=True)[: RERUNS_IN_A_ROW + 1])
+    failed_in_a_row = next((i for i, s in enumerate(statuses) if s != PassStatus.FAILED), len(statuses))
+    return 1 <= failed_in_a_row <= RERUNS_IN_A_ROW
 
 
 def scoring_pass_claim(

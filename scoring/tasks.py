@@ -55,18 +55,28 @@ def run_scoring_pass(as_of: str | None = None, chunk_size: int | None = None) ->
     return scoring_pass.pk
 
 
-@shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=3)
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(ConnectionError,),
+    retry_backoff=True,
+    max_retries=3,
+)
 def score_chunk(pass_id: int, pk_range: list[int], as_of: str, config: dict, uplifts: dict) -> dict:
+    """One chunk of a pass. Redelivered whole if its worker process dies (``acks_late`` with
+    ``task_reject_on_worker_lost``): the chunk's writes commit together or not at all, so running it
+    again gives the same EQLs (one open EQL per account is a database constraint)."""
     if not services.scoring_pass_heartbeat(pass_id=pass_id):
         logger.warning("scoring pass=%s is no longer running; chunk %s skipped", pass_id, pk_range)
         return {}
-    counts = services.scoring_chunk_run(
-        pass_id=pass_id,
-        pk_range=(pk_range[0], pk_range[1]),
-        as_of=dt.datetime.fromisoformat(as_of),
-        config=_config_from_wire(config),
-        uplifts={k: (float(v[0]), v[1]) for k, v in uplifts.items()},
-    )
+    with services.scoring_pass_heartbeats(pass_id=pass_id):
+        counts = services.scoring_chunk_run(
+            pass_id=pass_id,
+            pk_range=(pk_range[0], pk_range[1]),
+            as_of=dt.datetime.fromisoformat(as_of),
+            config=_config_from_wire(config),
+            uplifts={k: (float(v[0]), v[1]) for k, v in uplifts.items()},
+        )
     services.scoring_pass_heartbeat(pass_id=pass_id)
     return {
         "accounts_scored": counts.accounts_scored,
@@ -103,11 +113,13 @@ def fail_pass(pass_id: int) -> None:
 
 @shared_task
 def pass_watchdog() -> str:
-    """Every 15 minutes: fail passes that stopped making progress (worker or broker lost) and rerun
+    """Every minute: fail passes that stopped making progress (worker or broker lost) and rerun
     them; alert RevOps when no pass completed for two hours or the last one failed."""
     abandoned = services.passes_abandon_stale()
     problem = services.pass_watchdog()
-    if abandoned or services.pass_rerun_due():
+    if services.pass_rerun_due():
         logger.warning("scoring watchdog: rerunning the pass (abandoned passes: %s)", abandoned or "none")
         run_scoring_pass.delay()
+    elif abandoned:
+        logger.warning("scoring watchdog: passes %s abandoned; the next pass runs on schedule", abandoned)
     return problem

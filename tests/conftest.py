@@ -7,14 +7,13 @@ import importlib.util
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 
 from tests import no_silent_skips
-from tests.faults.harness import running_database_url
+from tests.faults.harness import STARTUP_SECONDS, running_database_url, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -97,6 +96,15 @@ def _celery_eager():
     app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _patient_expect():
+    """A page on a loaded two-core machine may take longer than Playwright's 5 s to settle: each
+    ``expect`` polls up to 30 s (it returns as soon as the page matches)."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=30_000)
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "args": CHROMIUM_ARGS}
@@ -139,15 +147,22 @@ def celery_worker_process(transactional_db, tmp_path):
         env=env,
     )
     app.conf.task_always_eager = False
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if app.control.inspect(timeout=0.5).ping():
-            break
+
+    def log_text() -> str:
+        return log.read_text(errors="replace")[-3000:] if log.exists() else ""
+
+    def answers() -> bool:
         if proc.poll() is not None:
-            pytest.fail(f"Celery worker exited: {log.read_text() if log.exists() else ''}")
-    else:
+            pytest.fail(f"Celery worker exited: {log_text()}")
+        return bool(app.control.inspect(timeout=1).ping())
+
+    try:
+        wait_until(
+            answers, timeout=STARTUP_SECONDS, what=lambda: f"the Celery worker to answer a ping\n{log_text()}"
+        )
+    except AssertionError:
         proc.kill()
-        pytest.fail("Celery worker did not answer a ping within 60 s")
+        raise
     yield proc
     proc.terminate()
     try:

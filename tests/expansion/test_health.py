@@ -50,3 +50,23 @@ def test_readiness_fails_when_the_last_pass_is_over_two_hours_old(client):
 
     assert response.status_code == 503
     assert response.json()["checks"]["scoring"].startswith("last completed pass is 3.0 h old")
+
+
+@pytest.mark.django_db
+def test_readiness_reports_a_database_lost_between_its_checks(client, monkeypatch):
+    from django.db import OperationalError
+
+    from expansion import health
+
+    def gone():
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(health, "_check_last_pass", gone)
+
+    response = client.get("/health/ready")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert body["checks"]["database"] == "error: OperationalError"
+    assert "scoring" not in body["checks"]

@@ -21,10 +21,28 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import django.db
+import kombu.exceptions
+import redis
+import requests
 from celery import Celery
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_BIN = Path("/usr/lib/postgresql")
+
+#: How long a started process (a worker, gunicorn, redis-server) may take to come up on a loaded
+#: two-core machine running several test sessions at once.
+STARTUP_SECONDS = 120
+
+#: Errors a probe meets while what it waits for is still coming up, going down or busy (a refused or
+#: timed-out connection, a database restarting, a broker not yet listening): they mean "not yet".
+TRANSIENT = (
+    OSError,  # includes ConnectionError, TimeoutError and requests' RequestException
+    requests.RequestException,
+    redis.RedisError,
+    django.db.Error,
+    kombu.exceptions.KombuError,
+)
 
 
 def running_database_url() -> str:
@@ -54,16 +72,34 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_until(predicate: Callable[[], object], *, timeout: float, what: str, every: float = 0.2):
-    """Poll until ``predicate()`` is truthy and return its value; fail the test with ``what``."""
+def wait_until(
+    predicate: Callable[[], object], *, timeout: float, what: str | Callable[[], str], every: float = 0.2
+):
+    """Poll until ``predicate()`` is truthy and return its value. A transient error raised by the
+    predicate (see ``TRANSIENT``) counts as "not yet". At the deadline the test fails with ``what``
+    (text, or a function giving it then, e.g. the tail of a log) and the last error met."""
     deadline = time.monotonic() + timeout
+    last_error: BaseException | None = None
     while True:
-        value = predicate()
+        try:
+            value = predicate()
+        except TRANSIENT as exc:
+            value, last_error = None, exc
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+            detail = what() if callable(what) else what
+            error = f"\nlast error: {type(last_error).__name__}: {last_error}" if last_error else ""
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {detail}{error}") from last_error
         time.sleep(every)
+
+
+def http_ok(url: str, *, timeout: float = 5) -> bool:
+    """A readiness probe: True once ``url`` answers 200; refused, reset or slow means "not yet"."""
+    try:
+        return requests.get(url, timeout=timeout).status_code == 200
+    except requests.RequestException:
+        return False
 
 
 class Process:
@@ -113,16 +149,11 @@ class RedisServer:
         args = ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", ""]
         args += ["--appendonly", "no", "--dir", str(self.workdir)]
         self.process = Process(args, env=dict(os.environ), log=self.workdir / "redis.log")
-        wait_until(self.ping, timeout=10, what=f"redis-server on port {self.port}")
+        wait_until(self.ping, timeout=STARTUP_SECONDS, what=lambda: f"redis-server\n{self.process.text()}")
         return self
 
     def ping(self) -> bool:
-        import redis
-
-        try:
-            return bool(redis.Redis(port=self.port, socket_timeout=0.5).ping())
-        except redis.RedisError:
-            return False
+        return bool(redis.Redis(port=self.port, socket_timeout=2).ping())
 
     def kill(self) -> None:
         if self.process:
@@ -145,7 +176,7 @@ class PostgresCluster:
         cmd = [str(self.bin / args[0]), *args[1:]]
         if self._as_postgres:
             cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        subprocess.run(cmd, check=True, capture_output=True, timeout=60)
+        subprocess.run(cmd, check=True, capture_output=True, timeout=STARTUP_SECONDS)
 
     def init(self) -> PostgresCluster:
         self._run("initdb", "-D", str(self.dir / "data"), "-U", "expansion", "--auth=trust", "-E", "UTF8")
@@ -188,10 +219,25 @@ def celery_worker(env: dict[str, str], log: Path, *, concurrency: int = 1, name:
     args += ["-n", f"{name}@%h"]
     worker = Process(args, env=env, log=log)
     wait_until(
-        lambda: " ready." in worker.text() or not worker.alive(), timeout=60, what=f"worker {name} to start"
+        lambda: " ready." in worker.text() or not worker.alive(),
+        timeout=STARTUP_SECONDS,
+        what=lambda: f"worker {name} to start\n{worker.text()[-3000:]}",
     )
     assert worker.alive(), worker.text()[-3000:]
     return worker
+
+
+def pool_children(worker: Process) -> list[int]:
+    """The pids of a prefork worker's pool processes (the ones that run tasks)."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        if int(fields[1]) == worker.proc.pid:
+            pids.append(int(stat.parent.name))
+    return pids
 
 
 def celery_beat(env: dict[str, str], log: Path) -> Process:

@@ -18,7 +18,15 @@ import psycopg
 import pytest
 import requests
 
-from tests.faults.harness import ROOT, PostgresCluster, Process, free_port, wait_until
+from tests.faults.harness import (
+    ROOT,
+    STARTUP_SECONDS,
+    PostgresCluster,
+    Process,
+    free_port,
+    http_ok,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.celery_worker]
 
@@ -47,7 +55,7 @@ def cluster():
 
 def _manage(env: dict[str, str], *args: str) -> None:
     subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, timeout=180
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, timeout=600
     )
 
 
@@ -84,28 +92,26 @@ def web(cluster, tmp_path):
     args += ["--workers", "2", "--timeout", "30"]
     server = Process(args, env=env, log=tmp_path / "gunicorn.log")
     base = f"http://127.0.0.1:{port}"
-    wait_until(lambda: _up(base), timeout=60, what=f"gunicorn\n{server.text()[-2000:]}")
+    # the first request to a fresh gunicorn worker imports the whole project: it may be slow
+    wait_until(
+        lambda: http_ok(f"{base}/health/live"),
+        timeout=STARTUP_SECONDS,
+        what=lambda: f"gunicorn\n{server.text()[-2000:]}",
+    )
     yield base
     server.stop()
 
 
-def _up(base: str) -> bool:
-    try:
-        return requests.get(f"{base}/health/live", timeout=2).status_code == 200
-    except requests.ConnectionError:
-        return False
-
-
 def _signed_in(base: str) -> requests.Session:
     session = requests.Session()
-    session.get(f"{base}/login/", timeout=10)
+    session.get(f"{base}/login/", timeout=30)
     response = session.post(
         f"{base}/login/",
         data={"username": EMAIL, "password": PASSWORD, "csrfmiddlewaretoken": session.cookies["csrftoken"]},
-        timeout=10,
+        timeout=30,
     )
     assert response.ok
-    assert session.get(f"{base}/", timeout=10).url == f"{base}/", "the sign-in did not take"
+    assert session.get(f"{base}/", timeout=30).url == f"{base}/", "the sign-in did not take"
     return session
 
 
@@ -123,7 +129,7 @@ class Traffic(threading.Thread):
         while not self.done.is_set():
             for path in PATHS:
                 try:
-                    r = self.session.get(f"{self.base}{path}", timeout=15, allow_redirects=False)
+                    r = self.session.get(f"{self.base}{path}", timeout=30, allow_redirects=False)
                 except requests.RequestException as exc:  # a dropped or refused connection to gunicorn
                     self.errors.append(f"{path}: {exc}")
                     continue
@@ -139,12 +145,12 @@ def test_postgresql_restarting_under_traffic_gives_503s_then_recovers(cluster, w
     traffic = Traffic(web, _signed_in(web))
     traffic.start()
     try:
-        wait_until(lambda: len(traffic.hits) >= 15, timeout=30, what="traffic before the restart")
+        wait_until(lambda: len(traffic.hits) >= 15, timeout=90, what="traffic before the restart")
         before = list(traffic.hits)
 
         cluster.stop("fast")  # terminates every open connection
         down_at = time.monotonic()
-        wait_until(lambda: len(traffic.since(down_at)) >= 15, timeout=30, what="traffic during the outage")
+        wait_until(lambda: len(traffic.since(down_at)) >= 15, timeout=90, what="traffic during the outage")
         cluster.start()
         up_at = time.monotonic()
 
@@ -153,10 +159,10 @@ def test_postgresql_restarting_under_traffic_gives_503s_then_recovers(cluster, w
             recent = traffic.since(up_at)
             return len(recent) >= 15 and all(h.status == 200 for h in recent[-12:])
 
-        wait_until(recovered, timeout=30, what="requests to succeed after the restart")
+        wait_until(recovered, timeout=90, what="requests to succeed after the restart")
     finally:
         traffic.done.set()
-        traffic.join(timeout=20)
+        traffic.join(timeout=60)
 
     assert traffic.errors == []
     assert {h.status for h in before} == {200}

@@ -82,14 +82,16 @@ def test_a_hanging_smtp_relay_times_out_and_retries_while_slack_delivers(broker,
         email, slack_delivery = _alert(settings, slack.url)
 
         # Slack goes out at once, while the email is still timing out and being retried
-        wait_until(lambda: _final(slack_delivery), timeout=15, what="the Slack delivery")
+        wait_until(lambda: _final(slack_delivery), timeout=60, what="the Slack delivery")
         email.refresh_from_db()
         assert slack_delivery.status == Delivery.Status.SENT
         assert email.status == Delivery.Status.PENDING
         assert email.attempts < ATTEMPTS
 
         # the email gives up after its attempts, each ended by the socket timeout
-        wait_until(lambda: _final(email), timeout=60, what=f"the email to fail\n{worker.text()[-3000:]}")
+        wait_until(
+            lambda: _final(email), timeout=120, what=lambda: f"the email to fail\n{worker.text()[-3000:]}"
+        )
     finally:
         worker.stop()
         relay.close()
@@ -109,12 +111,16 @@ def test_a_hanging_slack_hook_times_out_and_retries_while_email_delivers(broker,
     try:
         email, slack_delivery = _alert(settings, hook_url)
 
-        wait_until(lambda: _final(email), timeout=15, what="the email")
+        wait_until(lambda: _final(email), timeout=60, what="the email")
         slack_delivery.refresh_from_db()
         assert email.status == Delivery.Status.SENT
         assert slack_delivery.status == Delivery.Status.PENDING
 
-        wait_until(lambda: _final(slack_delivery), timeout=60, what=f"Slack to fail\n{worker.text()[-3000:]}")
+        wait_until(
+            lambda: _final(slack_delivery),
+            timeout=120,
+            what=lambda: f"Slack to fail\n{worker.text()[-3000:]}",
+        )
     finally:
         worker.stop()
         smtp.close()

@@ -1,5 +1,8 @@
-"""The hourly pass against real failures: a worker SIGKILLed mid-chunk, the broker lost mid-pass, two
-beat schedulers started by mistake. Real PostgreSQL, a private redis-server, real Celery processes.
+"""The hourly pass against real failures: a worker's pool process killed mid-chunk (the OOM killer),
+a whole worker SIGKILLed mid-chunk, the broker lost mid-pass, two beat schedulers started by mistake.
+Real PostgreSQL, a private redis-server, real Celery workers and beat with the DEFAULT stale limit and
+watchdog schedule: the time from the fault to the next completed pass is measured, and must stay under
+five minutes.
 
 How a chunk is caught mid-write: the test holds an uncommitted open EQL for one account of the first
 chunk. The worker's chunk inserts its EQLs in one statement and blocks on that account (the one-open-
@@ -10,6 +13,12 @@ already written inside its own transaction. That is the moment the fault is inje
 from __future__ import annotations
 
 import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -22,10 +31,12 @@ from scoring.models import PassStatus, ScoringPass
 from scoring.services import scoring_pass_run
 from tests.factories import EQLFactory
 from tests.faults.harness import (
+    ROOT,
     RedisServer,
     Sender,
     celery_beat,
     celery_worker,
+    pool_children,
     process_env,
     wait_until,
 )
@@ -38,7 +49,8 @@ pytestmark = [
 ]
 
 CHUNK = 10
-STALE_SECONDS = 3
+#: From a lost worker or broker to the next completed pass, with the default settings.
+RECOVERY_LIMIT_SECONDS = 300
 
 
 @pytest.fixture
@@ -56,7 +68,42 @@ def sender(redis_server):
 
 
 def _env(redis: RedisServer) -> dict[str, str]:
-    return process_env(redis, SCORING_CHUNK_SIZE=CHUNK, SCORING_PASS_STALE_SECONDS=STALE_SECONDS)
+    """Small chunks; the stale limit and the watchdog schedule are the product's defaults."""
+    env = process_env(redis, SCORING_CHUNK_SIZE=CHUNK)
+    env.pop("SCORING_PASS_STALE_SECONDS", None)
+    return env
+
+
+def _defaults(env: dict[str, str]) -> tuple[float, float]:
+    """The stale limit and the longest gap between two watchdog runs (seconds), as a process started
+    with ``env`` (the workers' and beat's) reads them from the settings."""
+    script = (
+        "import json, django; django.setup(); from django.conf import settings as s\n"
+        "c = s.CELERY_BEAT_SCHEDULE['scoring-watchdog']['schedule']\n"
+        "print(json.dumps([s.SCORING_PASS_STALE_SECONDS, sorted(c.minute), sorted(c.hour)]))"
+    )
+    env = {**env, "DJANGO_SETTINGS_MODULE": "expansion.settings"}
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    stale, minutes, hours = json.loads(out.stdout.splitlines()[-1])
+    assert hours == list(range(24)), "the watchdog must run every hour of the day"
+    gaps = [b - a for a, b in itertools.pairwise([*minutes, minutes[0] + 60])]
+    return stale, max(gaps) * 60.0
+
+
+def test_the_default_settings_bound_recovery_from_a_lost_worker_or_broker_under_five_minutes(redis_server):
+    # a pass whose worker or broker is lost goes stale after the limit, the next watchdog run (at most
+    # one gap later) fails and reruns it; the rerun of a 50,000-account chunk takes about 15 s
+    stale, watchdog_gap = _defaults(_env(redis_server))
+
+    assert stale + watchdog_gap + 60 < RECOVERY_LIMIT_SECONDS, (stale, watchdog_gap)
 
 
 def _scenario() -> tuple[list[Account], set[tuple]]:
@@ -98,71 +145,33 @@ def _completed_after(pass_ids: set[int]) -> ScoringPass | None:
     return (
         ScoringPass.objects.filter(status=PassStatus.COMPLETED, trigger="celery")
         .exclude(pk__in=pass_ids)
+        .order_by("started_at")
         .first()
     )
 
 
-def _rerun_by_watchdog(sender: Sender, stalled: ScoringPass, log: Path) -> ScoringPass:
-    """Once the stalled pass has shown no progress for the stale limit, the watchdog (run by beat
-    every 15 minutes) fails it and reruns the pass."""
-    stalled.refresh_from_db()
-    wait_until(
-        lambda: (timezone.now() - stalled.heartbeat_at).total_seconds() > STALE_SECONDS + 0.5,
-        timeout=30,
-        what="the stalled pass to pass the stale limit",
-    )
-    sender.send_task("scoring.tasks.pass_watchdog")
+def _recovered(stalled: ScoringPass, fault_at: float, log: Path) -> tuple[ScoringPass, float]:
+    """Beat sends the watchdog on its default schedule; once the stalled pass has had no heartbeat for
+    the stale limit, the watchdog fails it and reruns the pass. Returns the rerun and the seconds from
+    the fault to its completion."""
     rerun = wait_until(
         lambda: _completed_after({stalled.pk}),
-        timeout=90,
-        what=f"the rerun pass to complete\n{log.read_text(errors='replace')[-3000:]}",
+        timeout=RECOVERY_LIMIT_SECONDS - (time.monotonic() - fault_at),
+        what=lambda: (
+            f"a completed pass within {RECOVERY_LIMIT_SECONDS} s of the fault\n"
+            f"{log.read_text(errors='replace')[-3000:]}"
+        ),
+        every=1,
     )
+    recovery = time.monotonic() - fault_at
+    print(f"\nrecovery: {recovery:.0f} s from the fault to completed pass {rerun.pk}")
     stalled.refresh_from_db()
-    return rerun
+    return rerun, recovery
 
 
-def test_a_worker_killed_mid_chunk_leaves_no_half_written_eql_and_the_next_pass_completes(
+def test_the_pool_process_killed_mid_chunk_is_redelivered_and_the_same_pass_completes(
     redis_server, sender, tmp_path
 ):
-    accounts, expected = _scenario()
-    first_chunk = accounts[:CHUNK]
-    worker = celery_worker(_env(redis_server), tmp_path / "worker1.log")
-
-    with transaction.atomic():
-        # an open EQL for the last account of chunk 1, not yet committed by "someone else"
-        EQLFactory(account=first_chunk[-1])
-        sender.send_task("scoring.tasks.run_scoring_pass")
-        blocked = wait_until(_blocked_insert, timeout=60, what="the chunk to block mid-insert")
-        scoring_pass = ScoringPass.objects.get(trigger="celery")
-        # the worker is in the middle of chunk 1's EQL insert: SIGKILL it (and its pool children)
-        worker.kill()
-        transaction.set_rollback(True)
-
-    wait_until(lambda: _backend_gone(blocked["pid"]), timeout=30, what="PostgreSQL to drop the dead worker")
-    # nothing of the interrupted chunk was committed, and no other chunk ran
-    assert _chunk_eqls(first_chunk) == 0
-    assert not EQL.objects.exists()
-    scoring_pass.refresh_from_db()
-    assert scoring_pass.status == PassStatus.RUNNING
-
-    # a new worker takes the queued chunks; the killed chunk's message is gone with its worker,
-    # so the pass stalls, and the watchdog fails and reruns it
-    log = tmp_path / "worker2.log"
-    worker = celery_worker(_env(redis_server), log, name="w2")
-    try:
-        wait_until(lambda: EQL.objects.count() == 20, timeout=60, what="chunks 2 to 4 on the new worker")
-        rerun = _rerun_by_watchdog(sender, scoring_pass, log)
-    finally:
-        worker.stop()
-
-    assert scoring_pass.status == PassStatus.FAILED
-    assert scoring_pass.error.startswith("abandoned: no chunk progress")
-    assert (rerun.accounts_scored, rerun.eqls_created, rerun.eqls_unchanged) == (40, 10, 20)
-    assert outcome() == expected
-    assert set(open_per_account().values()) == {1}
-
-
-def test_the_broker_lost_mid_pass_reruns_to_the_same_result(redis_server, sender, tmp_path):
     accounts, expected = _scenario()
     first_chunk = accounts[:CHUNK]
     log = tmp_path / "worker.log"
@@ -171,28 +180,132 @@ def test_the_broker_lost_mid_pass_reruns_to_the_same_result(redis_server, sender
         with transaction.atomic():
             EQLFactory(account=first_chunk[-1])
             sender.send_task("scoring.tasks.run_scoring_pass")
-            wait_until(_blocked_insert, timeout=60, what="the chunk to block mid-insert")
+            blocked = wait_until(_blocked_insert, timeout=120, what="the chunk to block mid-insert")
             scoring_pass = ScoringPass.objects.get(trigger="celery")
-            # Redis dies with chunks 2-4 still queued (no persistence: they are gone for good)
-            redis_server.kill()
+            # the OOM killer takes the pool process running the chunk; the worker itself lives on
+            [child] = pool_children(worker)
+            os.kill(child, signal.SIGKILL)
+            fault_at = time.monotonic()
             transaction.set_rollback(True)
 
-        # chunk 1 was already running: it finishes and commits whole even without a broker
-        wait_until(lambda: _chunk_eqls(first_chunk) == CHUNK, timeout=30, what="chunk 1 to commit")
-        redis_server.start()
         wait_until(
-            lambda: log.read_text(errors="replace").count("Connected to redis") >= 2,
-            timeout=60,
-            what="the worker to reconnect to the restarted broker",
+            lambda: _backend_gone(blocked["pid"]), timeout=60, what="PostgreSQL to drop the dead chunk"
         )
-        rerun = _rerun_by_watchdog(sender, scoring_pass, log)
+        # the unacknowledged chunk goes back on the queue and a fresh pool process runs it again
+        scoring_pass = wait_until(
+            lambda: ScoringPass.objects.exclude(status=PassStatus.RUNNING).filter(pk=scoring_pass.pk).first(),
+            timeout=RECOVERY_LIMIT_SECONDS,
+            what=lambda: f"the pass to end\n{worker.text()[-3000:]}",
+        )
+        recovery = time.monotonic() - fault_at
+        print(
+            f"\nrecovery: {recovery:.0f} s from the killed pool process to completed pass {scoring_pass.pk}"
+        )
     finally:
         worker.stop()
 
+    assert "exited with 'signal 9 (SIGKILL)'" in log.read_text(errors="replace")
+    assert scoring_pass.status == PassStatus.COMPLETED, scoring_pass.error
+    assert ScoringPass.objects.count() == 1  # no rerun was needed
+    # chunk 1 ran twice (killed, then whole): counted once, and no account has two open EQLs
+    assert (scoring_pass.accounts_scored, scoring_pass.eqls_created, scoring_pass.eqls_unchanged) == (
+        40,
+        30,
+        0,
+    )
+    assert outcome() == expected
+    assert set(open_per_account().values()) == {1}
+    assert EQL.objects.count() == 30
+    assert recovery < RECOVERY_LIMIT_SECONDS
+
+
+def test_a_worker_killed_mid_chunk_leaves_no_half_written_eql_and_a_pass_completes_within_five_minutes(
+    redis_server, sender, tmp_path
+):
+    accounts, expected = _scenario()
+    first_chunk = accounts[:CHUNK]
+    env = _env(redis_server)
+    worker = celery_worker(env, tmp_path / "worker1.log")
+    beat = celery_beat(env, tmp_path / "beat.log")
+    log = tmp_path / "worker2.log"
+    try:
+        with transaction.atomic():
+            # an open EQL for the last account of chunk 1, not yet committed by "someone else"
+            EQLFactory(account=first_chunk[-1])
+            sender.send_task("scoring.tasks.run_scoring_pass")
+            blocked = wait_until(_blocked_insert, timeout=120, what="the chunk to block mid-insert")
+            scoring_pass = ScoringPass.objects.get(trigger="celery")
+            # the worker is in the middle of chunk 1's EQL insert: SIGKILL it (and its pool children)
+            worker.kill()
+            fault_at = time.monotonic()
+            transaction.set_rollback(True)
+
+        wait_until(
+            lambda: _backend_gone(blocked["pid"]), timeout=60, what="PostgreSQL to drop the dead worker"
+        )
+        # nothing of the interrupted chunk was committed, and no other chunk ran
+        assert _chunk_eqls(first_chunk) == 0
+        assert not EQL.objects.exists()
+        scoring_pass.refresh_from_db()
+        assert scoring_pass.status == PassStatus.RUNNING
+
+        # a new worker takes the queued chunks; the killed chunk's message stays unacknowledged in
+        # Redis (until the visibility timeout, an hour), so the pass stalls until the watchdog reruns it
+        worker = celery_worker(env, log, name="w2")
+        wait_until(lambda: EQL.objects.count() == 20, timeout=120, what="chunks 2 to 4 on the new worker")
+        rerun, recovery = _recovered(scoring_pass, fault_at, log)
+    finally:
+        beat.stop()
+        worker.stop()
+
+    assert "Sending due task scoring-watchdog" in beat.text(), beat.text()[-2000:]
     assert scoring_pass.status == PassStatus.FAILED
+    assert scoring_pass.error.startswith("abandoned: no chunk progress for 2 min")
+    assert (rerun.accounts_scored, rerun.eqls_created, rerun.eqls_unchanged) == (40, 10, 20)
+    assert outcome() == expected
+    assert set(open_per_account().values()) == {1}
+    assert recovery < RECOVERY_LIMIT_SECONDS
+
+
+def test_the_broker_lost_mid_pass_reruns_to_the_same_result_within_five_minutes(
+    redis_server, sender, tmp_path
+):
+    accounts, expected = _scenario()
+    first_chunk = accounts[:CHUNK]
+    env = _env(redis_server)
+    log = tmp_path / "worker.log"
+    worker = celery_worker(env, log)
+    beat = celery_beat(env, tmp_path / "beat.log")
+    try:
+        with transaction.atomic():
+            EQLFactory(account=first_chunk[-1])
+            sender.send_task("scoring.tasks.run_scoring_pass")
+            wait_until(_blocked_insert, timeout=120, what="the chunk to block mid-insert")
+            scoring_pass = ScoringPass.objects.get(trigger="celery")
+            # Redis dies with chunks 2-4 still queued (no persistence: they are gone for good)
+            redis_server.kill()
+            fault_at = time.monotonic()
+            transaction.set_rollback(True)
+
+        # chunk 1 was already running: it finishes and commits whole even without a broker
+        wait_until(lambda: _chunk_eqls(first_chunk) == CHUNK, timeout=60, what="chunk 1 to commit")
+        redis_server.start()
+        wait_until(
+            lambda: log.read_text(errors="replace").count("Connected to redis") >= 2,
+            timeout=120,
+            what="the worker to reconnect to the restarted broker",
+        )
+        rerun, recovery = _recovered(scoring_pass, fault_at, log)
+    finally:
+        beat.stop()
+        worker.stop()
+
+    assert scoring_pass.status == PassStatus.FAILED
+    assert scoring_pass.error.startswith("abandoned: no chunk progress for 2 min")
     assert (rerun.accounts_scored, rerun.eqls_created, rerun.eqls_unchanged) == (40, 20, 10)
     assert outcome() == expected
     assert set(open_per_account().values()) == {1}
+    assert recovery < RECOVERY_LIMIT_SECONDS
 
 
 def test_two_beat_schedulers_still_run_one_pass_at_a_time(redis_server, tmp_path):
@@ -204,14 +317,15 @@ def test_two_beat_schedulers_still_run_one_pass_at_a_time(redis_server, tmp_path
     PeriodicTask.objects.create(
         name="scoring pass every second", task="scoring.tasks.run_scoring_pass", interval=every_second
     )
-    # a pass waits behind many skipped claims in the queue: keep the stale limit well above that
-    env = process_env(redis_server, SCORING_CHUNK_SIZE=20, SCORING_PASS_STALE_SECONDS=120)
+    # a pass waits behind many skipped claims in the queue, well within the default stale limit
+    env = process_env(redis_server, SCORING_CHUNK_SIZE=20)
+    env.pop("SCORING_PASS_STALE_SECONDS", None)
     worker = celery_worker(env, tmp_path / "worker.log", concurrency=2)
     beats = [celery_beat(env, tmp_path / f"beat{i}.log") for i in (1, 2)]
     try:
         wait_until(
             lambda: ScoringPass.objects.filter(status=PassStatus.COMPLETED).count() >= 3,
-            timeout=90,
+            timeout=240,
             what="three completed passes",
         )
     finally:
@@ -219,7 +333,7 @@ def test_two_beat_schedulers_still_run_one_pass_at_a_time(redis_server, tmp_path
             beat.stop()
         wait_until(
             lambda: not ScoringPass.objects.filter(status=PassStatus.RUNNING).exists(),
-            timeout=60,
+            timeout=120,
             what="the last pass to finish",
         )
         worker.stop()

@@ -16,7 +16,7 @@ from scoring.services import (
     scoring_pass_heartbeat,
     scoring_pass_run,
 )
-from tests.scoring.scenario import AS_OF, AS_OF_TEXT, base_accounts
+from tests.scoring.scenario import AS_OF, AS_OF_TEXT, aware, base_accounts
 
 NOW = timezone.make_aware(dt.datetime(2026, 3, 31, 12, 0))
 
@@ -36,7 +36,9 @@ def test_a_claim_with_nothing_running_starts_a_pass():
 
 @pytest.mark.django_db
 def test_a_second_scheduler_skips_while_a_pass_runs():
-    _running(started_hours_ago=0.2)
+    busy = _running(started_hours_ago=0.2)
+    busy.heartbeat_at = NOW - dt.timedelta(seconds=30)  # its chunks are still beating
+    busy.save()
 
     assert scoring_pass_claim(as_of=NOW, config=default_config(), chunks=2, now=NOW) is None
     assert ScoringPass.objects.count() == 1
@@ -134,3 +136,22 @@ def test_a_queued_chunk_of_an_abandoned_pass_writes_nothing():
     assert not EQL.objects.exists()
     dead.refresh_from_db()
     assert dead.status == PassStatus.FAILED
+
+
+@pytest.mark.django_db
+def test_a_chunk_delivered_twice_writes_its_eqls_once():
+    # a worker lost after the chunk committed but before it acknowledged the message: redelivered
+    from scoring.tasks import _config_to_wire, score_chunk
+
+    accounts = base_accounts(hot=4)
+    running = _running(started_hours_ago=0)
+    as_of = aware(AS_OF).isoformat()
+    args = (running.pk, [accounts[0].pk, accounts[-1].pk], as_of, _config_to_wire(default_config()), {})
+
+    first = score_chunk(*args)
+    again = score_chunk(*args)
+
+    assert (first["eqls_created"], first["eqls_unchanged"]) == (4, 0)
+    assert (again["eqls_created"], again["eqls_unchanged"]) == (0, 4)
+    assert EQL.objects.count() == 4
+    assert sorted(EQL.objects.values_list("account_id", flat=True)) == sorted(a.pk for a in accounts)

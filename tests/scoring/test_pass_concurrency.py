@@ -12,7 +12,6 @@ import math
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ from scoring import services
 from scoring.models import PassStatus, ScoringPass
 from scoring.services import scoring_pass_run
 from tests.faults.harness import running_database_url as _database_url
+from tests.faults.harness import wait_until
 from tests.scoring.scenario import AS_OF, AS_OF_TEXT
 from tests.scoring.scenario import aware as _aware
 from tests.scoring.scenario import base_accounts as _base
@@ -54,7 +54,11 @@ def test_two_processes_scoring_at_once_create_exactly_one_eql_per_account():
         )
         for _ in range(2)
     ]
-    outputs = [p.communicate(timeout=300) for p in procs]
+    try:
+        outputs = [p.communicate(timeout=600) for p in procs]
+    finally:
+        for p in procs:
+            p.kill()  # a no-op once it has exited; never leave a pass running past a failed test
 
     # then both complete, each account has exactly one open EQL, and the creations add up
     for proc, (_, err) in zip(procs, outputs, strict=True):
@@ -71,6 +75,10 @@ def test_two_processes_scoring_at_once_create_exactly_one_eql_per_account():
     # the two passes really ran at the same time
     first, second = ScoringPass.objects.order_by("started_at")
     assert second.started_at < first.finished_at
+
+
+def _tail(log: Path) -> str:
+    return log.read_text(errors="replace")[-3000:] if log.exists() else "(no worker log)"
 
 
 @pytest.mark.postgres
@@ -92,17 +100,15 @@ def test_celery_fan_out_on_a_real_worker_matches_a_single_process_pass(celery_wo
 
     # when the Celery task fans the pass out to the worker
     run_scoring_pass.delay(as_of=AS_OF_TEXT, chunk_size=50)
-    deadline = time.monotonic() + 60
-    scoring_pass = None
-    while time.monotonic() < deadline:
-        scoring_pass = ScoringPass.objects.filter(trigger="celery").first()
-        if scoring_pass is not None and scoring_pass.status != PassStatus.RUNNING:
-            break
-        time.sleep(0.5)
+    worker_log = tmp_path / "worker.log"  # written by the celery_worker_process fixture
+    scoring_pass = wait_until(
+        lambda: ScoringPass.objects.filter(trigger="celery").exclude(status=PassStatus.RUNNING).first(),
+        timeout=180,
+        what=lambda: f"the pass to end on the worker\n{_tail(worker_log)}",
+        every=0.5,
+    )
 
     # then the pass completes with the same EQLs and counts as the single-process pass
-    assert scoring_pass is not None, "the worker never started the pass"
-    worker_log = tmp_path / "worker.log"  # written by the celery_worker_process fixture
     log_lines = worker_log.read_text().splitlines() if worker_log.exists() else []
     errors = "\n".join(line for line in log_lines if "ERROR" in line or "Error" in line)
     assert scoring_pass.status == PassStatus.COMPLETED, f"{scoring_pass.error}\n{errors[-4000:]}"
