@@ -36,6 +36,7 @@ run: install
 lint: install
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	DJANGO_DEBUG=true .venv/bin/lint-imports
 
 ## bandit on the product code and pip-audit on the environment; waivers need a reason (scripts/security.py).
 audit: install

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import logging
 import re
@@ -16,7 +17,7 @@ import pandas as pd
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
 
-from expansion import importing
+from expansion import demo, importing
 from expansion.importing import RowError
 from expansion.models import Account, Activity, Expansion, Metric, Role, User
 from expansion.roles import may_manage_privileged
@@ -529,3 +530,55 @@ def user_set_role(*, user: User, role: str) -> User:
     user.save(update_fields=["role"])
     assign_role_group(user)
     return user
+
+
+@dataclass
+class DemoSeedResult:
+    export: demo.DemoExport
+    directory: Path
+    files: dict  # name -> services.FileResult
+    generate_seconds: float
+    write_seconds: float
+    import_seconds: float
+    passwords: list[tuple[str, str, str]]
+
+
+def demo_seed(
+    *,
+    directory: Path,
+    seed: int = demo.DEFAULT_SEED,
+    accounts: int = demo.DEFAULT_ACCOUNTS,
+    as_of: dt.date,
+) -> DemoSeedResult:
+    """Generate, write and import the demo export, then set demo passwords and role groups.
+
+    Raises ``ImportRejected`` (the first rejected file) if the import refused anything.
+    """
+    started = time.monotonic()
+    export = demo.generate(seed=seed, accounts=accounts, as_of=as_of)
+    generated = time.monotonic()
+    demo.write_export(export, directory)
+    written = time.monotonic()
+    results, rejected = import_directory(directory=Path(directory))
+    imported = time.monotonic()
+    if rejected:
+        raise rejected[0]
+    passwords = export.passwords
+    with transaction.atomic():
+        users = {u.email: u for u in User.objects.filter(email__in=[e for e, _, _ in passwords])}
+        for email, role, password in passwords:
+            user = users[email]
+            user.set_password(password)
+            user.is_active = True
+            user.is_staff = role == "RevOps"
+            user.save(update_fields=["password", "is_active", "is_staff"])
+            user_set_role(user=user, role=role)
+    return DemoSeedResult(
+        export=export,
+        directory=Path(directory),
+        files=results,
+        generate_seconds=generated - started,
+        write_seconds=written - generated,
+        import_seconds=imported - written,
+        passwords=passwords,
+    )

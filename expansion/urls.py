@@ -4,11 +4,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from expansion import health
-
 urlpatterns = [
-    path("health/live", health.liveness, name="health-live"),
-    path("health/ready", health.readiness, name="health-ready"),
+    path("health/", include("dashboards.health_urls")),
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from dashboards import demo_history
-from expansion import demo
+from expansion import demo, services
 from expansion.models import Account
 from expansion.services import ImportRejected
 
@@ -66,7 +66,7 @@ class Command(BaseCommand):
         level = services_logger.level
         services_logger.setLevel(max(logging.WARNING, level))
         try:
-            result = demo.seed_demo(
+            result = services.demo_seed(
                 directory=out, seed=options["seed"], accounts=options["accounts"], as_of=as_of
             )
         except ImportRejected as exc:

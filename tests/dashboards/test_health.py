@@ -56,7 +56,7 @@ def test_readiness_fails_when_the_last_pass_is_over_two_hours_old(client):
 def test_readiness_reports_a_database_lost_between_its_checks(client, monkeypatch):
     from django.db import OperationalError
 
-    from expansion import health
+    from dashboards import health
 
     def gone():
         raise OperationalError("server closed the connection unexpectedly")
