@@ -9,7 +9,6 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import IO
 
@@ -20,6 +19,7 @@ from django.db import connection, transaction
 from expansion import demo, importing
 from expansion.importing import RowError
 from expansion.models import Account, Activity, Expansion, Metric, Role, User
+from expansion.money import to_cents
 from expansion.roles import may_manage_privileged
 
 logger = logging.getLogger(__name__)
@@ -67,10 +67,6 @@ class Progress:
         self.rows = rows
         if self.callback:
             self.callback(name, rows, bytes_read, self.total_bytes)
-
-
-def _money(value: float) -> Decimal:
-    return Decimal(str(round(float(value), 2))).quantize(Decimal("0.01"))
 
 
 def _opt_date(value):
@@ -295,7 +291,7 @@ class AccountsImporter(_FileImporter):
                 "name": r.name,
                 "segment": r.segment,
                 "plan_tier": r.plan_tier,
-                "contract_arr": _money(r.contract_arr),
+                "contract_arr": to_cents(r.contract_arr),
                 "customer_since": r.customer_since.date(),
                 "renewal_date": _opt_date(r.renewal_date),
                 "seats_licensed": int(r.seats_licensed),
@@ -462,9 +458,9 @@ class ExpansionsImporter(_FileImporter):
                 "created_date": r.created_date.date(),
                 "closed_date": _opt_date(r.closed_date),
                 "status": r.status,
-                "expansion_arr": _money(r.expansion_arr),
+                "expansion_arr": to_cents(r.expansion_arr),
                 "expansion_type": r.expansion_type,
-                "contract_arr_at_close": _money(r.contract_arr_at_close),
+                "contract_arr_at_close": to_cents(r.contract_arr_at_close),
             }
             for r in rows.itertuples(index=False)
         ]

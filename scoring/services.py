@@ -25,6 +25,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from expansion.models import EQL, OPEN_STATUSES, EQLStatus
+from expansion.money import to_cents
 from routing import rules as routing_rules
 from routing import services as routing_services
 from scoring import config as cfg
@@ -71,10 +72,6 @@ def _round(value) -> float | None:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     return round(float(value), VALUE_DECIMALS)
-
-
-def _money(value: float) -> Decimal:
-    return Decimal(str(round(float(value), 2))).quantize(Decimal("0.01"))
 
 
 def _triggered(records: list[dict]) -> list[dict]:
@@ -193,7 +190,7 @@ def _candidates(
             priority=primary.priority if primary else cfg.PRIORITY_WATCH,
             expansion_type=row["expansion_type"] if primary else "",
             target=row["target"] if primary else "",
-            estimate=_money(estimate if not pd.isna(estimate) else 0.0),
+            estimate=to_cents(estimate if not pd.isna(estimate) else 0.0),
             estimate_source=row["estimate_source"] if primary else "",
             triggered=_triggered(triggered.get(account, [])),
             evaluation=evaluation_record,
@@ -205,7 +202,7 @@ def _candidates(
             watch_only=not row["qualifies"],
             segment=acc["segment"],
             plan_tier=acc["plan_tier"],
-            contract_arr=_money(acc["contract_arr"]),
+            contract_arr=to_cents(acc["contract_arr"]),
             ae_id=None if pd.isna(acc["ae_id"]) else int(acc["ae_id"]),
             csm_id=None if pd.isna(acc["csm_id"]) else int(acc["csm_id"]),
         )

@@ -141,7 +141,7 @@ def period_of(moment: datetime) -> str:
     return f"{moment.year:04d}-{moment.month:02d}"
 
 
-def quarter_of(period: str) -> str:
+def period_quarter(period: str) -> str:
     """``2025-05`` -> ``2025-Q2``."""
     year, month = period.split("-")
     return f"{year}-Q{(int(month) - 1) // 3 + 1}"
@@ -692,7 +692,7 @@ def totals(rows: Iterable[Mapping]) -> tuple[list[TotalRow], list[TotalRow]]:
     quarter: dict[tuple[int, str], dict[str, Decimal]] = {}
     for (person, period), bucket in month.items():
         q = quarter.setdefault(
-            (person, quarter_of(period)), {QUOTA: Decimal("0.00"), ATTAINMENT: Decimal("0.00")}
+            (person, period_quarter(period)), {QUOTA: Decimal("0.00"), ATTAINMENT: Decimal("0.00")}
         )
         q[QUOTA] += bucket[QUOTA]
         q[ATTAINMENT] += bucket[ATTAINMENT]
