@@ -93,7 +93,8 @@ def queue(user: User, filters: QueueFilters, *, now: dt.datetime | None = None) 
     if filters.signal:
         qs = qs.filter(primary_signal=filters.signal)
     if filters.overdue:
-        qs = qs.filter(status__in=OPEN_STATUSES, sla_deadline__lt=now)
+        # lifecycle.sla_outcome's overdue: open, never contacted, deadline passed.
+        qs = qs.filter(status__in=OPEN_STATUSES, first_contact_at__isnull=True, sla_deadline__lt=now)
     if filters.q:
         term = filters.q.strip()
         # Match accounts first, then their EQLs by the account index (cheaper than joining every EQL).
@@ -163,6 +164,18 @@ def available_actions(user: User, eql: EQL) -> tuple[str, ...]:
             continue
         allowed.append(event)
     return tuple(allowed)
+
+
+def owner_logs_sales(user: User, eql: EQL) -> bool:
+    """Whether ``user`` may act on the open ``eql`` but leaves its sales steps to the owner (the
+    account's CSM on an AE-owned EQL): the page says so instead of showing no sales buttons silently."""
+    actor, view = actor_of(user), eql_view(eql)
+    return (
+        eql.status in OPEN_STATUSES
+        and eql.owner_id is not None
+        and lifecycle.can_act(actor, view)
+        and not lifecycle.may_log_sales(actor, view)
+    )
 
 
 def quick_actions(user: User, eql: EQL) -> tuple[str, ...]:

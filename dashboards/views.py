@@ -156,6 +156,7 @@ def _eql_context(request: HttpRequest, eql: EQL, signals: dict) -> dict:
         "eql": eql,
         "signals": signals,
         "actions": actions,
+        "owner_logs_sales": selectors.owner_logs_sales(request.user, eql),
         "reason_codes": selectors.reason_codes() if needs_codes else {},
         "activities": activities,
         "more_activities": more,

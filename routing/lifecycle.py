@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from expansion.statuses import (
@@ -15,6 +16,7 @@ from expansion.statuses import (
     PROPOSAL_SENT,
     WON,
 )
+from routing.rules import OWNER_ROLE
 
 # The statuses are defined once, in expansion.statuses; the lifecycle speaks of them (and of the events
 # named after them) as lifecycle.WON etc., so they are part of this module's interface.
@@ -24,6 +26,7 @@ __all__ = [
     "CLOSED",
     "CONTACTED",
     "CSM_EVENTS",
+    "CSM_ROUTES",
     "DECLINED",
     "EVENTS",
     "LOST",
@@ -31,14 +34,19 @@ __all__ = [
     "OPEN",
     "OUTREACH",
     "PROPOSAL_SENT",
+    "SALES_EVENTS",
     "STATUS_EVENTS",
     "TRANSITIONS",
     "WON",
     "Actor",
     "EqlView",
+    "SlaOutcome",
     "TransitionError",
     "can_act",
     "check_event",
+    "is_overdue",
+    "may_log_sales",
+    "sla_outcome",
 ]
 
 #: event -> states it may be sent from. Outreach may skip ahead (a first call can be booked at once);
@@ -55,6 +63,10 @@ STATUS_EVENTS = tuple(TRANSITIONS)
 CSM_EVENTS = ("csm_hold", "csm_release")
 EVENTS = (*STATUS_EVENTS, *CSM_EVENTS, "note")
 OUTREACH = (CONTACTED, CALL_BOOKED, PROPOSAL_SENT)
+#: The sales steps: only the EQL's owner logs them (RevOps and the owner's manager may stand in).
+SALES_EVENTS = STATUS_EVENTS
+#: Routes a CSM owns; there the CSM logs the sales steps, elsewhere the account's CSM advises.
+CSM_ROUTES = tuple(route for route, role in OWNER_ROLE.items() if role == "CSM")
 
 #: The activity type each event is logged as (outreach counts as a commercial conversation).
 ACTIVITY_TYPE = {CONTACTED: "email", CALL_BOOKED: "meeting", PROPOSAL_SENT: "proposal"}
@@ -94,6 +106,21 @@ def can_act(actor: Actor, eql: EqlView) -> bool:
     return actor.role == "Manager" and (eql.owner_manager_id == actor.id or eql.owner_id is None)
 
 
+def may_log_sales(actor: Actor, eql: EqlView) -> bool:
+    """Who may log a sales step (contacted ... declined): the owner, so one person talks to the customer.
+
+    RevOps and the owner's manager (any Manager while nobody owns it) may stand in; on a CSM-owned route
+    nobody has been assigned to, the account's CSM is the owner to be. The account's CSM on an AE-owned
+    EQL adds notes and holds or releases the review window, and leaves the outreach to the AE."""
+    if actor.role == "Finance":
+        return False
+    if actor.is_superuser or actor.role == "RevOps" or actor.id == eql.owner_id:
+        return True
+    if actor.role == "Manager" and (eql.owner_manager_id == actor.id or eql.owner_id is None):
+        return True
+    return eql.owner_id is None and actor.id == eql.csm_id and eql.route in CSM_ROUTES
+
+
 def check_event(
     *,
     event: str,
@@ -124,6 +151,11 @@ def check_event(
         elif eql.review_state not in ("pending", "held", "escalated"):
             raise TransitionError("this EQL has no CSM review window or hold to release")
         return
+    if not may_log_sales(actor, eql):
+        raise TransitionError(
+            "only the EQL's owner logs sales steps (contact, call, proposal, won, lost, declined);"
+            " as the account's CSM you can add a note, or hold or release the CSM review window"
+        )
     allowed = TRANSITIONS[event]
     if eql.status not in allowed:
         raise TransitionError(
@@ -141,3 +173,61 @@ def check_event(
             )
     if event == WON and (amount is None or amount <= 0):
         raise TransitionError("won needs the expansion ARR (a positive amount)")
+
+
+# ------------------------------------------------------------------------------------------ SLA
+#: The SLA outcomes: ``met`` / ``missed`` once the first contact is logged (on time or late),
+#: ``overdue`` while open, never contacted and past the deadline, ``running`` before it; ``none`` for
+#: an open EQL without a deadline, ``closed`` for one closed without ever being contacted.
+SLA_STATES = ("met", "missed", "overdue", "running", "none", "closed")
+
+
+@dataclass(frozen=True)
+class SlaOutcome:
+    """An EQL's SLA seen at ``now``: its state, the time left or over, and the time to first contact."""
+
+    state: str
+    deadline: dt.datetime | None = None
+    first_contact_at: dt.datetime | None = None
+    #: running: time left; overdue: time past the deadline; missed: how late the first contact was.
+    delta: dt.timedelta | None = None
+    #: From the start of the clock (assignment, else creation) to the first contact.
+    to_first_contact: dt.timedelta | None = None
+
+    @property
+    def breached(self) -> bool:
+        return self.state in ("missed", "overdue")
+
+
+def sla_outcome(
+    *,
+    deadline: dt.datetime | None,
+    first_contact_at: dt.datetime | None,
+    status: str,
+    now: dt.datetime,
+    started_at: dt.datetime | None = None,
+) -> SlaOutcome:
+    """The first contact meets the SLA: after it an EQL is met or missed, never overdue.
+
+    An EQL is overdue only while it is open, has no first contact and its deadline has passed
+    (the queue's Overdue filter and the breach sweep ask the same in SQL)."""
+    if first_contact_at is not None:
+        to_contact = max(first_contact_at - started_at, dt.timedelta(0)) if started_at else None
+        if deadline is not None and first_contact_at > deadline:
+            return SlaOutcome("missed", deadline, first_contact_at, first_contact_at - deadline, to_contact)
+        return SlaOutcome("met", deadline, first_contact_at, None, to_contact)
+    if status not in OPEN:
+        return SlaOutcome("closed", deadline)
+    if deadline is None:
+        return SlaOutcome("none")
+    if now > deadline:
+        return SlaOutcome("overdue", deadline, delta=now - deadline)
+    return SlaOutcome("running", deadline, delta=deadline - now)
+
+
+def is_overdue(
+    *, deadline: dt.datetime | None, first_contact_at: dt.datetime | None, status: str, now: dt.datetime
+) -> bool:
+    return sla_outcome(
+        deadline=deadline, first_contact_at=first_contact_at, status=status, now=now
+    ).state == ("overdue")

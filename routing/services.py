@@ -282,7 +282,8 @@ def eql_transition(
             raise TransitionError(str(exc)) from exc
     if event in lifecycle.STATUS_EVENTS:
         eql.status = event
-        if event in lifecycle.OUTREACH[:2] and eql.first_contact_at is None:
+        if event in lifecycle.OUTREACH and eql.first_contact_at is None:
+            # The first outreach (contact, call or proposal) meets the SLA, or misses it when late.
             eql.first_contact_at = when
             if eql.sla_deadline and when > eql.sla_deadline:
                 eql.sla_breached = True
@@ -404,7 +405,7 @@ def notifications_mark_read(*, user: User, ids: Iterable[int] = (), now: dt.date
 
 def review_windows_sweep(*, now: dt.datetime | None = None) -> int:
     """End elapsed review windows, escalate holds older than the SLA policy's limit to the manager,
-    and flag new EQLs whose SLA passed without a first contact."""
+    and flag open EQLs whose SLA passed without a first contact (``lifecycle.sla_outcome``'s overdue)."""
     now = now or timezone.now()
     policy = selectors.sla_spec()
     expired = EQL.objects.filter(
@@ -424,6 +425,6 @@ def review_windows_sweep(*, now: dt.datetime | None = None) -> int:
         if to_escalate:
             notify(eqls=to_escalate, kind=Notification.Kind.ESCALATION)
     breached = EQL.objects.filter(
-        status="new", sla_breached=False, sla_deadline__lt=now, first_contact_at__isnull=True
+        status__in=OPEN_STATUSES, sla_breached=False, sla_deadline__lt=now, first_contact_at__isnull=True
     ).update(sla_breached=True, updated_at=now)
     return n + len(to_escalate) + breached

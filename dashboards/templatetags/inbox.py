@@ -9,10 +9,11 @@ from typing import Any
 
 from django import template
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.safestring import mark_safe
 
 from dashboards import formatting
-from expansion.models import OPEN_STATUSES
+from routing import lifecycle
 
 register = template.Library()
 
@@ -93,10 +94,22 @@ class SlaState:
     overdue: bool = False
     soon: bool = False
     deadline: dt.datetime | None = None
+    #: Met or missed: the first contact settled the SLA (``text`` then names it: "SLA met at ...").
+    settled: bool = False
+    missed: bool = False
+    #: The time to first contact, in words ("first contact after 2 h 05 m").
+    detail: str = ""
 
     @property
     def css(self) -> str:
-        return "overdue" if self.overdue else ("soon" if self.soon else "ok")
+        if self.overdue:
+            return "overdue"
+        return "soon" if self.soon or self.missed else "ok"
+
+    @property
+    def headline(self) -> str:
+        """The EQL page's line: 'SLA: 5 h left', 'SLA met at 3 Dec, 14:05', 'SLA missed by 2 h 05 m'."""
+        return self.text if self.settled else f"SLA: {self.text}"
 
 
 def _span(delta: dt.timedelta) -> str:
@@ -111,22 +124,52 @@ def _span(delta: dt.timedelta) -> str:
     return f"{mins} m"
 
 
-def sla_state_of(deadline: dt.datetime | None, status: str, now: dt.datetime | None = None) -> SlaState:
-    """'5 h 10 m left', 'Overdue by 2 h 05 m', 'No SLA' or 'Closed'."""
-    if status and status not in OPEN_STATUSES:
-        return SlaState("Closed", deadline=deadline)
-    if deadline is None:
-        return SlaState("No SLA")
+def _moment(value: dt.datetime) -> str:
+    return date_format(timezone.localtime(value), "j M, H:i")
+
+
+def sla_state_of(
+    deadline: dt.datetime | None,
+    status: str,
+    now: dt.datetime | None = None,
+    *,
+    first_contact_at: dt.datetime | None = None,
+    started_at: dt.datetime | None = None,
+) -> SlaState:
+    """'5 h 10 m left', 'Overdue by 2 h 05 m', 'SLA met at 3 Dec, 14:05', 'SLA missed by 1 h 30 m',
+    'No SLA' or 'Closed' (the rule is ``routing.lifecycle.sla_outcome``)."""
     now = now or timezone.now()
-    remaining = deadline - now
-    if remaining.total_seconds() < 0:
-        return SlaState(f"Overdue by {_span(-remaining)}", overdue=True, deadline=deadline)
-    return SlaState(f"{_span(remaining)} left", soon=remaining <= SLA_SOON, deadline=deadline)
+    outcome = lifecycle.sla_outcome(
+        deadline=deadline, first_contact_at=first_contact_at, status=status, now=now, started_at=started_at
+    )
+    if outcome.state in ("met", "missed"):
+        took = "" if outcome.to_first_contact is None else _span(outcome.to_first_contact)
+        if outcome.state == "met":
+            detail = f"first contact after {took}" if took else ""
+            return SlaState(
+                f"SLA met at {_moment(first_contact_at)}", deadline=deadline, settled=True, detail=detail
+            )
+        detail = f"first contact {_moment(first_contact_at)}" + (f" (after {took})" if took else "")
+        text = f"SLA missed by {_span(outcome.delta)}"
+        return SlaState(text, deadline=deadline, settled=True, missed=True, detail=detail)
+    if outcome.state == "closed":
+        return SlaState("Closed", deadline=deadline)
+    if outcome.state == "none":
+        return SlaState("No SLA")
+    if outcome.state == "overdue":
+        return SlaState(f"Overdue by {_span(outcome.delta)}", overdue=True, deadline=deadline)
+    return SlaState(f"{_span(outcome.delta)} left", soon=outcome.delta <= SLA_SOON, deadline=deadline)
 
 
 @register.simple_tag
 def sla_state(eql: Any, now: dt.datetime | None = None) -> SlaState:
-    return sla_state_of(eql.sla_deadline, eql.status, now)
+    return sla_state_of(
+        eql.sla_deadline,
+        eql.status,
+        now,
+        first_contact_at=eql.first_contact_at,
+        started_at=eql.assigned_at or eql.created_at,
+    )
 
 
 def _reading(value: float | None, *, as_percent: bool) -> str:

@@ -499,10 +499,10 @@ def test_anonymous_cannot_post_events(eql):
     assert row(eql) == before
 
 
-@pytest.mark.parametrize("who", ["csm", "manager", "revops"])
-def test_the_csm_manager_and_revops_may_act(eql, csm, manager, revops, who):
+@pytest.mark.parametrize("who", ["manager", "revops"])
+def test_the_manager_and_revops_may_log_sales_steps(eql, manager, revops, who):
     # given
-    user = {"csm": csm, "manager": manager, "revops": revops}[who]
+    user = {"manager": manager, "revops": revops}[who]
 
     # when
     response = client_for(user).post(events(eql), {"type": "call_booked"}, format="json")
@@ -510,6 +510,42 @@ def test_the_csm_manager_and_revops_may_act(eql, csm, manager, revops, who):
     # then
     assert response.status_code == 200
     assert Activity.objects.get(eql=eql).actor == user
+
+
+@pytest.mark.parametrize(
+    ("event", "status", "extra"),
+    [
+        ("contacted", "new", {}),
+        ("call_booked", "new", {}),
+        ("proposal_sent", "call_booked", {}),
+        ("won", "proposal_sent", {"expansion_arr": 5000}),
+        ("lost", "proposal_sent", {"reason": "price"}),
+        ("declined", "new", {"reason": "bad_timing"}),
+    ],
+)
+def test_the_accounts_csm_may_not_log_sales_steps_on_an_ae_owned_eql(make_eql, csm, event, status, extra):
+    # given: the AE owns it; the CSM is the account's CSM
+    eql = make_eql(status=status)
+    before = row(eql)
+
+    # when
+    response = client_for(csm).post(events(eql), {"type": event, **extra}, format="json")
+
+    # then: refused with the reason, nothing written
+    assert response.status_code == 400
+    assert "only the EQL's owner logs sales steps" in response.json()["detail"]
+    assert row(eql) == before
+    assert not Activity.objects.filter(eql=eql).exists()
+
+
+def test_the_accounts_csm_adds_a_note_to_an_ae_owned_eql(eql, csm):
+    # when
+    response = client_for(csm).post(events(eql), {"type": "note", "note": "Renewal in May"}, format="json")
+
+    # then
+    assert response.status_code == 200
+    assert Activity.objects.get(eql=eql).actor == csm
+    assert row(eql)["status"] == "new"
 
 
 def test_the_csm_holds_and_the_ae_is_refused_outreach(make_eql, ae, csm):

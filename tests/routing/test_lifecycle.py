@@ -86,6 +86,128 @@ def test_who_may_act(role, is_self, is_csm, is_manager, can_act):
     assert lifecycle.can_act(actor, eql) is can_act
 
 
+#: (who acts, route, owner, with the sales steps?) for "only the owner logs sales steps" (#15).
+#: Actor 7 acts; ids: 1 the AE, 2 the account's CSM, 3 the owner's manager.
+SALES_CASES = [
+    ("AE", "ae", 7, True),  # the owning AE
+    ("CSM", "ae", 1, False),  # the account's CSM on an AE-owned EQL: notes and CSM review only
+    ("CSM", "ae", None, False),  # an AE route nobody owns yet: still not the CSM's outreach
+    ("CSM", "csm", 7, True),  # CSM-owned routes: the CSM is the owner
+    ("CSM", "self_serve", 7, True),
+    ("CSM", "csm_review", 7, True),
+    ("CSM", "csm", None, True),  # a CSM route not yet assigned: the account's CSM is its owner to be
+    ("CSM", "csm", 4, False),  # another CSM owns it
+    ("Manager", "ae", 1, True),  # the owner's manager
+    ("Manager", "ae", None, True),  # any manager while nobody owns it
+    ("RevOps", "ae", 1, True),
+    ("RevOps", "csm", 4, True),
+    ("Finance", "ae", 1, False),
+]
+
+
+def _sales_view(role: str, route: str, owner: int | None, *, status: str = "new", review: str = ""):
+    is_csm = role == "CSM"
+    return lifecycle.EqlView(
+        status=status,
+        route=route,
+        owner_id=owner,
+        csm_id=7 if is_csm else 2,
+        owner_manager_id=(7 if role == "Manager" else 3) if owner else None,
+        review_state=review,
+    )
+
+
+@pytest.mark.parametrize(("role", "route", "owner", "sales"), SALES_CASES)
+def test_only_the_owner_logs_sales_steps(role, route, owner, sales):
+    # given
+    actor = lifecycle.Actor(id=7, role=role)
+    eql = _sales_view(role, route, owner)
+
+    # then
+    assert lifecycle.may_log_sales(actor, eql) is sales
+
+
+@pytest.mark.parametrize(("role", "route", "owner", "sales"), [c for c in SALES_CASES if c[0] != "Finance"])
+@pytest.mark.parametrize("event", lifecycle.STATUS_EVENTS)
+def test_check_event_refuses_sales_steps_to_anyone_but_the_owner(role, route, owner, sales, event):
+    # given: a state each event may be sent from, with its inputs
+    status = TRANSITIONS[event][-1]
+    actor = lifecycle.Actor(id=7, role=role)
+    eql = _sales_view(role, route, owner, status=status)
+
+    # when
+    def send():
+        lifecycle.check_event(event=event, actor=actor, eql=eql, reason="other", amount=100.0)
+
+    # then
+    if sales:
+        send()
+    else:
+        with pytest.raises(TransitionError, match="only the EQL's owner logs sales steps"):
+            send()
+
+
+@pytest.mark.parametrize(
+    ("event", "review", "note"),
+    [
+        ("note", "", "Customer asked about SSO"),
+        ("csm_hold", "pending", "Renewal dispute"),
+        ("csm_release", "held", ""),
+    ],
+)
+def test_the_accounts_csm_keeps_notes_and_the_review_actions_on_an_ae_owned_eql(event, review, note):
+    # given
+    actor = lifecycle.Actor(id=7, role="CSM")
+    eql = _sales_view("CSM", "ae", 1, review=review)
+
+    # then: allowed (no exception)
+    lifecycle.check_event(event=event, actor=actor, eql=eql, note=note)
+
+
+NOW = dt.datetime(2026, 12, 3, 12, 0, tzinfo=dt.UTC)
+H = dt.timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    ("deadline", "first_contact", "status", "state", "delta", "to_contact", "overdue"),
+    [
+        # before the deadline, never contacted: the clock runs
+        (NOW + 5 * H, None, "new", "running", 5 * H, None, False),
+        # past it, never contacted: overdue, whatever the open status says
+        (NOW - 2 * H, None, "new", "overdue", 2 * H, None, True),
+        (NOW - 2 * H, None, "call_booked", "overdue", 2 * H, None, True),
+        # contacted before the deadline: met, and it stays met after the deadline passes
+        (NOW + 20 * H, NOW - 1 * H, "contacted", "met", None, 3 * H, False),
+        (NOW - 20 * H, NOW - 30 * H, "proposal_sent", "met", None, 3 * H, False),
+        (NOW - 20 * H, NOW - 30 * H, "won", "met", None, 3 * H, False),
+        # contacted on the deadline exactly: met
+        (NOW - 1 * H, NOW - 1 * H, "contacted", "met", None, 3 * H, False),
+        # contacted late: missed by how late, never overdue
+        (NOW - 5 * H, NOW - 2 * H, "contacted", "missed", 3 * H, 3 * H, False),
+        (NOW - 5 * H, NOW - 2 * H, "lost", "missed", 3 * H, 3 * H, False),
+        # closed without a contact (declined): nothing running
+        (NOW - 5 * H, None, "declined", "closed", None, None, False),
+        (None, None, "new", "none", None, None, False),
+        (None, NOW - 1 * H, "contacted", "met", None, 3 * H, False),
+    ],
+)
+def test_first_contact_meets_the_sla(deadline, first_contact, status, state, delta, to_contact, overdue):
+    # given: the clock started 3 hours before the first contact (when there is one)
+    started = first_contact - 3 * H if first_contact else NOW - 48 * H
+
+    # when
+    outcome = lifecycle.sla_outcome(
+        deadline=deadline, first_contact_at=first_contact, status=status, now=NOW, started_at=started
+    )
+
+    # then
+    assert (outcome.state, outcome.delta, outcome.to_first_contact) == (state, delta, to_contact)
+    assert outcome.breached is (state in ("missed", "overdue"))
+    assert lifecycle.is_overdue(
+        deadline=deadline, first_contact_at=first_contact, status=status, now=NOW
+    ) is (overdue)
+
+
 # --- the service ----------------------------------------------------------------------------------
 
 
@@ -345,9 +467,13 @@ def test_an_event_at_the_creation_moment_is_accepted(make_eql, ae, created_at):
     ],
 )
 def test_every_event_is_an_activity_with_who_when_and_note(make_eql, csm, created_at, event, status, extra):
-    # given: the account's CSM acts (CSMs may work any event on their book)
+    # given: the CSM owns a CSM-led EQL, so every event is theirs to log
     eql = make_eql(
-        status=status, review_state="pending", review_window_ends_at=created_at + dt.timedelta(hours=24)
+        route="csm",
+        owner=csm,
+        status=status,
+        review_state="pending",
+        review_window_ends_at=created_at + dt.timedelta(hours=24),
     )
     at = created_at + dt.timedelta(hours=6)
 
@@ -422,23 +548,83 @@ def test_an_unknown_event_is_refused(make_eql, ae):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("event", lifecycle.OUTREACH)
 @pytest.mark.parametrize(
     ("hours_after_creation", "breached"),
     [(2, False), (24, False), (25, True), (24 * 5, True)],
 )
 def test_first_contact_after_the_sla_deadline_flags_a_breach(
-    make_eql, ae, created_at, hours_after_creation, breached
+    make_eql, ae, created_at, hours_after_creation, breached, event
 ):
-    # given: high priority, 24 h SLA
+    # given: high priority, 24 h SLA; any first outreach (contact, call, proposal) is the first contact
     eql = make_eql(status="new", sla_deadline=created_at + dt.timedelta(hours=24))
+    at = created_at + dt.timedelta(hours=hours_after_creation)
 
     # when
-    eql_transition(
-        eql_id=eql.pk, user=ae, event="contacted", at=created_at + dt.timedelta(hours=hours_after_creation)
-    )
+    eql_transition(eql_id=eql.pk, user=ae, event=event, at=at)
 
     # then
-    assert EQL.objects.get(pk=eql.pk).sla_breached is breached
+    eql.refresh_from_db()
+    assert (eql.first_contact_at, eql.sla_breached) == (at, breached)
+
+
+@pytest.mark.django_db
+def test_the_sweep_flags_only_eqls_overdue_without_a_first_contact(make_eql, created_at):
+    # given: every EQL's 24 h deadline passed 9 days ago
+    deadline = created_at + dt.timedelta(hours=24)
+    contacted_on_time = make_eql(status="contacted", sla_deadline=deadline, first_contact_at=created_at)
+    proposal_on_time = make_eql(status="proposal_sent", sla_deadline=deadline, first_contact_at=created_at)
+    never_contacted = make_eql(status="new", sla_deadline=deadline)
+    # an imported EQL whose status moved on without a recorded first contact is still uncontacted
+    moved_without_contact = make_eql(status="call_booked", sla_deadline=deadline)
+    declined_unworked = make_eql(status="declined", sla_deadline=deadline, closed_at=created_at)
+    still_running = make_eql(status="new", sla_deadline=timezone.now() + dt.timedelta(hours=3))
+
+    # when
+    changed = review_windows_sweep()
+
+    # then: the breach log agrees with lifecycle.is_overdue, row by row
+    assert changed == 2
+    flags = dict(EQL.objects.values_list("pk", "sla_breached"))
+    now = timezone.now()
+    for eql in (
+        contacted_on_time,
+        proposal_on_time,
+        never_contacted,
+        moved_without_contact,
+        declined_unworked,
+        still_running,
+    ):
+        overdue = lifecycle.is_overdue(
+            deadline=eql.sla_deadline, first_contact_at=eql.first_contact_at, status=eql.status, now=now
+        )
+        assert flags[eql.pk] is overdue, eql.status
+    assert {pk for pk, flagged in flags.items() if flagged} == {never_contacted.pk, moved_without_contact.pk}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("event", "status", "extra"),
+    [
+        ("contacted", "new", {}),
+        ("proposal_sent", "call_booked", {}),
+        ("won", "proposal_sent", {"expansion_arr": Decimal("9000")}),
+        ("declined", "new", {"reason": "bad_timing"}),
+    ],
+)
+def test_a_refused_sales_step_by_the_accounts_csm_changes_nothing(make_eql, csm, event, status, extra):
+    # given: the AE owns the EQL; the CSM is the account's CSM
+    eql = make_eql(status=status)
+    before = row(eql)
+
+    # when
+    with pytest.raises(TransitionError, match="only the EQL's owner logs sales steps"):
+        eql_transition(eql_id=eql.pk, user=csm, event=event, **extra)
+
+    # then
+    assert row(eql) == before
+    assert not Activity.objects.filter(eql=eql).exists()
+    assert not Notification.objects.exists()
 
 
 # --- CSM review window ----------------------------------------------------------------------------
