@@ -542,6 +542,155 @@ def test_csm_releases_early(client, people):
 
 
 # --------------------------------------------------------------------------------------------------
+# The SLA and first contact (#15)
+# --------------------------------------------------------------------------------------------------
+
+
+def _sla_of_row(html: str, pk: int) -> str:
+    row = html[html.index(f'id="eql-row-{pk}"') :]
+    row = row[: row.index("</tr>")]
+    return row[row.index('class="c-sla"') : row.index('class="c-review"')]
+
+
+def test_logging_contact_meets_the_sla_on_the_page_and_in_the_queue(client, people):
+    ae = people["ae"]
+    eql = make_eql(ae, people["csm"], sla_hours=20, assigned_at=timezone.now() - dt.timedelta(hours=4))
+    login(client, ae)
+
+    panel = client.post(
+        reverse("eql_event", args=[eql.pk]), {"type": "contacted"}, HTTP_HX_TARGET="eql-panel", **HX
+    ).content.decode()
+    eql.refresh_from_db()
+    met_at = timezone.localtime(eql.first_contact_at)
+    assert f"SLA met at {met_at.day} {met_at:%b, %H:%M}" in panel
+    assert re.search(r"first contact after 4 h 0[01] m", panel)  # rounded up to the minute
+    assert "left" not in panel.split('class="sla', 1)[1].split("</span>", 1)[0]
+    row = _sla_of_row(client.get(reverse("inbox")).content.decode(), eql.pk)
+    assert "SLA met at" in row
+    assert re.search(r"first contact after 4 h 0[01] m", row)
+
+    # later on, the deadline has passed since that contact: still met, never overdue, not in the filter
+    now = timezone.now()
+    EQL.objects.filter(pk=eql.pk).update(
+        first_contact_at=now - dt.timedelta(hours=3), sla_deadline=now - dt.timedelta(hours=1)
+    )
+    page = client.get(reverse("eql", args=[eql.pk])).content.decode()
+    assert "SLA met at" in page
+    assert "Overdue" not in page
+    assert "sla-overdue" not in page
+    assert eql.pk not in rows_in(client.get(reverse("inbox"), {"overdue": "on"}).content.decode())
+
+
+def test_a_late_first_contact_reads_missed_and_is_not_overdue(client, people):
+    ae = people["ae"]
+    eql = make_eql(ae, people["csm"], sla_hours=-3, assigned_at=timezone.now() - dt.timedelta(hours=27))
+    uncontacted = make_eql(ae, people["csm"], sla_hours=-3)
+    login(client, ae)
+    assert rows_in(client.get(reverse("inbox"), {"overdue": "on"}).content.decode()) in (
+        [eql.pk, uncontacted.pk],
+        [uncontacted.pk, eql.pk],
+    )
+
+    client.post(reverse("eql_event", args=[eql.pk]), {"type": "proposal_sent"}, **HX)
+
+    eql.refresh_from_db()
+    assert eql.sla_breached is True
+    page = client.get(reverse("eql", args=[eql.pk])).content.decode()
+    assert re.search(r"SLA missed by 3 h 0[01] m", page)
+    assert "Overdue" not in page
+    html = client.get(reverse("inbox")).content.decode()
+    assert re.search(r"SLA missed by 3 h 0[01] m", _sla_of_row(html, eql.pk))
+    assert re.search(r"Overdue by 3 h 0[01] m", _sla_of_row(html, uncontacted.pk))
+    assert rows_in(client.get(reverse("inbox"), {"overdue": "on"}).content.decode()) == [uncontacted.pk]
+
+
+@pytest.mark.parametrize(
+    ("deadline_h", "contact_h", "status", "text"),
+    [
+        (5.5, None, "new", "5 h 30 m left"),
+        (-2, None, "call_booked", "Overdue by 2 h 00 m"),
+        (-2, -30, "contacted", "SLA met at"),
+        (-2, -1, "won", "SLA met at"),  # contact before the deadline, whatever happened since
+        (-5, 3, "proposal_sent", "SLA missed by 3 h 00 m"),
+        (-5, None, "declined", "Closed"),
+    ],
+)
+def test_sla_words_follow_the_first_contact(deadline_h, contact_h, status, text):
+    now = timezone.now()
+    deadline = now + dt.timedelta(hours=deadline_h)
+    contact = None if contact_h is None else deadline + dt.timedelta(hours=contact_h)
+    state = sla_state_of(deadline, status, now, first_contact_at=contact)
+    assert state.text.startswith(text)
+    assert state.overdue is text.startswith("Overdue")
+    assert state.headline == (state.text if contact else f"SLA: {state.text}")
+
+
+# --------------------------------------------------------------------------------------------------
+# Only the owner logs sales steps (#15)
+# --------------------------------------------------------------------------------------------------
+
+SALES_BUTTONS = ("contacted", "call_booked", "proposal_sent", "won", "lost", "declined")
+
+
+def _offered(html: str) -> set[str]:
+    return set(re.findall(r'name="type" value="(\w+)"', html))
+
+
+def test_the_csm_gets_no_sales_buttons_on_an_ae_owned_eql(client, people):
+    ae, csm = people["ae"], people["csm"]
+    eql = make_eql(ae, csm, name="Northwind Logistics", priority="medium", review_state="pending")
+    called = make_eql(ae, csm, status="call_booked")
+    login(client, csm)
+
+    page = client.get(reverse("eql", args=[eql.pk])).content.decode()
+    assert _offered(page) == {"csm_hold", "csm_release", "note"}
+    assert "Maya AE owns this EQL and logs the sales steps" in page
+    assert _offered(client.get(reverse("eql", args=[called.pk])).content.decode()) == {"note"}
+    queue = client.get(reverse("inbox")).content.decode()
+    assert {eql.pk, called.pk} <= set(rows_in(queue))
+    assert not _offered(queue) & set(SALES_BUTTONS)
+    # the owning AE still has them
+    login(client, ae)
+    assert {"contacted", "call_booked", "declined"} <= _offered(
+        client.get(reverse("eql", args=[eql.pk])).content.decode()
+    )
+
+
+def test_a_sales_step_posted_by_the_csm_is_refused_and_changes_nothing(client, people):
+    eql = make_eql(people["ae"], people["csm"])
+    login(client, people["csm"])
+    before = EQL.objects.filter(pk=eql.pk).values().get()
+
+    response = client.post(reverse("eql_event", args=[eql.pk]), {"type": "contacted"}, **HX)
+
+    assert response.status_code == 422
+    assert "Only the EQL&#x27;s owner logs sales steps" in response.content.decode()
+    assert EQL.objects.filter(pk=eql.pk).values().get() == before
+    assert not Activity.objects.filter(eql=eql).exists()
+    # a note is still the CSM's to add
+    assert (
+        client.post(
+            reverse("eql_event", args=[eql.pk]), {"type": "note", "note": "Renewal"}, **HX
+        ).status_code
+        == 200
+    )
+    assert Activity.objects.get(eql=eql).event == "note"
+
+
+def test_on_a_csm_owned_route_the_csm_logs_the_sales_steps(client, people):
+    csm = people["csm"]
+    eql = make_eql(csm, csm, route="csm")
+    login(client, csm)
+    page = client.get(reverse("eql", args=[eql.pk])).content.decode()
+    assert {"contacted", "call_booked", "proposal_sent", "declined", "note"} <= _offered(page)
+    assert "owns this EQL and logs the sales steps" not in page
+    response = client.post(reverse("eql_event", args=[eql.pk]), {"type": "contacted"}, **HX)
+    assert response.status_code == 200
+    eql.refresh_from_db()
+    assert eql.status == "contacted"
+
+
+# --------------------------------------------------------------------------------------------------
 # Notifications
 # --------------------------------------------------------------------------------------------------
 
