@@ -16,11 +16,74 @@ PostgreSQL a trigger that refuses UPDATE and DELETE.
   it is the laptop and test database, and its flush deletes rows one statement at a time.
 """
 
+import datetime as dt
+import hashlib
+import hmac
+import json
 import logging
+import os
+from decimal import Decimal
+from pathlib import Path
 
+from django.conf import settings
 from django.db import migrations, models
 
 logger = logging.getLogger("expansion.attribution")
+
+# The seal in the format of this release, frozen here (a migration must write the same thing whatever
+# the live code later becomes): chain version 1's hash and the signed-head ("anchor") line that
+# verify_attribution reads.
+GENESIS_HASH = "0" * 64
+HASHED_FIELDS = (
+    "eql_id", "account_id", "person_id", "role", "credit_type", "percent", "amount", "period",
+    "closed_at", "rule", "basis", "reason", "recorded_by_id", "recorded_at", "corrects_id", "prev_hash",
+)
+ANCHOR_DOMAIN = b"attribution-anchor/v1\n"
+FINGERPRINT_DOMAIN = b"attribution-key-fingerprint/v1"
+
+
+def _canonical_value(value):
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
+    if isinstance(value, Decimal):
+        return str(Decimal(value).quantize(Decimal("0.01")))
+    return value
+
+
+def legacy_entry_hash(entry):
+    data = {name: _canonical_value(entry[name]) for name in HASHED_FIELDS}
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def seal_line(*, key, at, entries, last_id, last_hash):
+    payload = {
+        "kind": "attribution_anchor",
+        "at": at.astimezone(dt.UTC).isoformat(timespec="seconds"),
+        "entries": entries,
+        "last_id": last_id,
+        "last_hash": last_hash,
+        "reason": "legacy-seal",
+        "key": hmac.new(key, FINGERPRINT_DOMAIN, hashlib.sha256).hexdigest()[:16],
+    }
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    mac = hmac.new(key, ANCHOR_DOMAIN + text.encode("utf-8"), hashlib.sha256).hexdigest()
+    return json.dumps({**payload, "mac": mac}, sort_keys=True, separators=(",", ":"))
+
+
+def publish(line):
+    logger.info("attribution_anchor %s", line)
+    path = Path(settings.ATTRIBUTION_ANCHOR_FILE)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        try:
+            os.write(fd, (line + "\n").encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        logger.error("attribution anchor not written to %s: %s; the log line above carries it", path, exc)
 
 TABLE = "expansion_attributionentry"
 
@@ -56,21 +119,18 @@ def drop_trigger(apps, schema_editor):
 def seal_legacy_chain(apps, schema_editor):
     from django.utils import timezone
 
-    from routing.attribution import rules
-    from routing.attribution.anchors import chain_key, publish_anchor
-
     Entry = apps.get_model("expansion", "AttributionEntry")
     db = schema_editor.connection.alias
     rows = (
         Entry.objects.using(db)
         .order_by("id")
-        .values("id", "entry_hash", "chain_version", *rules.HASHED_FIELDS)
+        .values("id", "entry_hash", "chain_version", *HASHED_FIELDS)
         .iterator(chunk_size=2000)
     )
-    count, prev, last_id = 0, rules.GENESIS_HASH, None
+    count, prev, last_id = 0, GENESIS_HASH, None
     for row in rows:
         count += 1
-        if row["prev_hash"] != prev or rules.legacy_entry_hash(row) != row["entry_hash"]:
+        if row["prev_hash"] != prev or legacy_entry_hash(row) != row["entry_hash"]:
             logger.error(
                 "attribution legacy chain broken at entry %s: not sealed; restore it from a backup, "
                 "then run verify_attribution",
@@ -80,16 +140,8 @@ def seal_legacy_chain(apps, schema_editor):
         prev, last_id = row["entry_hash"], row["id"]
     if not count:
         return
-    publish_anchor(
-        rules.sign_anchor(
-            key=chain_key(),
-            at=timezone.now(),
-            entries=count,
-            last_id=last_id,
-            last_hash=prev,
-            reason=rules.ANCHOR_LEGACY_SEAL,
-        )
-    )
+    key = settings.ATTRIBUTION_CHAIN_KEY.encode("utf-8")
+    publish(seal_line(key=key, at=timezone.now(), entries=count, last_id=last_id, last_hash=prev))
 
 
 class Migration(migrations.Migration):
