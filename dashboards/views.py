@@ -14,6 +14,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required as django_login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
@@ -24,11 +25,13 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from dashboards import inbox as selectors
+from dashboards import sparkline
 from dashboards.forms import EventForm, QueueFilterForm
 from dashboards.templatetags.inbox import EVENT_LABELS
 from expansion.models import EQL
 from routing.attribution.services import credit_proposal
 from routing.lifecycle import TransitionError
+from routing.models import Notification
 from routing.services import eql_transition, notifications_mark_read
 from scoring.config import MODULE_WILDCARD
 
@@ -109,41 +112,11 @@ def _get_eql(request: HttpRequest, pk: int) -> EQL:
         raise Http404("No EQL you can see has this id.") from exc
 
 
-def _sparkline(series: selectors.Series | None) -> str | None:
-    """Plotly figure JSON for the primary metric (built server-side, drawn by the local plotly.js)."""
-    if series is None or len(series.values) < 2:
+def _sparkline(series: selectors.Series | None) -> sparkline.Sparkline | None:
+    """The primary metric as an inline SVG sparkline, drawn on the server: the page loads no chart library."""
+    if series is None:
         return None
-    import plotly.graph_objects as go
-
-    fig = go.Figure(
-        go.Scatter(
-            x=[d.isoformat() for d in series.dates],
-            y=series.values,
-            mode="lines",
-            line={"color": "#0b5cad", "width": 2},
-            hovertemplate="%{x|%d %b}: %{y" + (":.0%" if series.percent else ":,.0f") + "}<extra></extra>",
-            name=series.label,
-        )
-    )
-    if series.threshold is not None:
-        fig.add_hline(y=series.threshold, line={"color": "#b42318", "width": 1, "dash": "dot"})
-    fig.update_layout(
-        height=110,
-        margin={"l": 40, "r": 8, "t": 6, "b": 22},
-        showlegend=False,
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
-        font={"size": 11, "color": "#57606a"},
-        xaxis={"showgrid": False, "tickformat": "%d %b", "nticks": 4, "fixedrange": True},
-        yaxis={
-            "showgrid": True,
-            "gridcolor": "#eaeef2",
-            "tickformat": ".0%" if series.percent else "~s",
-            "nticks": 3,
-            "fixedrange": True,
-        },
-    )
-    return fig.to_json()
+    return sparkline.build(series.dates, series.values, threshold=series.threshold, percent=series.percent)
 
 
 def _eql_context(request: HttpRequest, eql: EQL, signals: dict) -> dict:
@@ -226,9 +199,9 @@ def _sentence(text: str) -> str:
 def eql_event(request: HttpRequest, pk: int) -> HttpResponse:
     """Apply one lifecycle event with ``eql_transition``, as the API does.
 
-    htmx: the re-rendered status-and-actions panel, plus out-of-band swaps of the queue row, the
-    timeline and the status line. Invalid transition: 422 with the reason (role=alert), nothing
-    changed. May see but not act (Finance): 403. May not see: 404."""
+    htmx: the re-rendered status-and-actions panel, plus out-of-band swaps of the queue row (an action
+    from the queue), the timeline (from the EQL page) and the status line. Invalid transition: 422
+    with the reason (role=alert), nothing changed. May see but not act (Finance): 403. May not see: 404."""
     eql = _get_eql(request, pk)
     form = EventForm(request.POST)
     error, status = "", 200
@@ -267,13 +240,17 @@ def eql_event(request: HttpRequest, pk: int) -> HttpResponse:
         eql = _get_eql(request, pk)
     signals = selectors.signal_catalog()
     context = _eql_context(request, eql, signals)
+    from_panel = request.htmx.target == "eql-panel"
     context.update(
         {
             "error": error,
             "error_event": event,
             "done": done,
-            "from_panel": request.htmx.target == "eql-panel",
-            "row": {"eql": eql, "quick": selectors.quick_actions(request.user, eql)} if not error else None,
+            "from_panel": from_panel,
+            # Only an action taken in the queue swaps its row out of band: the EQL page has no queue row.
+            "row": {"eql": eql, "quick": selectors.quick_actions(request.user, eql)}
+            if not error and not from_panel
+            else None,
         }
     )
     return render(request, "dashboards/eql_event.html", context, status=status)
@@ -283,16 +260,31 @@ def eql_event(request: HttpRequest, pk: int) -> HttpResponse:
 # Notifications
 # --------------------------------------------------------------------------------------------------
 
+#: Notifications per page of the notifications page.
+NOTIFICATIONS_PAGE_SIZE = 25
+
 
 @login_required
 @require_GET
 @vary_on_headers("HX-Request")
 def notifications(request: HttpRequest) -> HttpResponse:
-    """Unread count and latest notifications: the header's poll fragment, or a page without JS."""
+    """Unread count and latest notifications: the header's poll fragment, or every notification a page
+    at a time (newest first) under the same unread count as the badge."""
     context = _page_context(request)
     if _wants_partial(request):
         return render(request, "dashboards/notifications.html#poll", context)
-    return render(request, "dashboards/notifications.html", context)
+    page = Paginator(
+        Notification.objects.filter(recipient=request.user).only(
+            "id", "eql_id", "kind", "subject", "created_at", "read_at"
+        ),
+        NOTIFICATIONS_PAGE_SIZE,
+    ).get_page(request.GET.get("page"))
+    listed = selectors.NotificationSummary(
+        unread=context["notifications"].unread, latest=list(page.object_list)
+    )
+    return render(
+        request, "dashboards/notifications.html", {**context, "page": page, "page_notifications": listed}
+    )
 
 
 @login_required

@@ -178,7 +178,7 @@ def test_ae_works_the_queue(page: Page, live_server, team, artifacts_dir):
     expect(page.get_by_role("heading", name="Northwind Logistics")).to_be_visible()
     expect(page.get_by_test_id("opening-angle")).to_have_text(SEAT_ANGLE)
     expect(page.get_by_text("Seat utilisation 94% ≥ 90% for 7 days")).to_be_visible()
-    expect(page.locator("#spark .main-svg").first).to_be_attached()  # plotly drew the sparkline
+    expect(page.locator("#spark .spark-line")).to_be_attached()  # the server drew the sparkline
     page.screenshot(path=str(artifacts_dir / "inbox-eql.png"), full_page=True)
 
     # Book a call: the status updates without a reload, and the timeline shows it.

@@ -27,6 +27,7 @@ from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dashboards.history import TRACKED
 from expansion.models import EQL, Activity, AttributionEntry, Role
 from routing.attribution import rules
 from routing.attribution import services as attribution_services
@@ -1285,16 +1286,37 @@ def test_an_eql_id_beyond_a_database_integer_is_not_found(finance_client):
 
 
 @pytest.mark.django_db
-def test_a_first_recorded_change_says_the_earlier_values_are_unknown(revops, finance_client):
-    # given a seeded signal with no baseline history, edited once
+def test_the_first_edit_of_a_seeded_signal_shows_its_value_before_and_after(revops, finance_client):
+    # given a seeded signal on a fresh database, edited once
     signal = SignalDefinition.objects.get(key="seat_utilisation")
+    old_threshold = signal.threshold
     signal._history_user = revops
-    signal.points = 41
+    signal.threshold = 0.8
     signal.save()
 
     # when
-    row = finance_client.get(reverse("finance-changes"), {"what": "signal"}).context["rows"][0]
+    response = finance_client.get(reverse("finance-changes"), {"what": "signal"})
 
-    # then
-    assert row.action == "changed (first recorded version: the earlier values are not on record)"
-    assert row.changes == []
+    # then the edit shows the threshold before and after, and the seeded version is on record
+    edit = response.context["rows"][0]
+    assert edit.action == "changed"
+    assert [(c.field, c.old, c.new) for c in edit.changes] == [("threshold", old_threshold, 0.8)]
+    page = response.content.decode()
+    assert f"<del>{old_threshold}</del> → <ins>0.8</ins>" in page
+    assert "first recorded version" not in page
+    assert "seeded configuration" in page
+
+
+@pytest.mark.django_db
+def test_every_seeded_configuration_row_has_its_first_version_on_record():
+    # then each tracked row of a fresh database starts with one "created" record, from no user
+    for label, model in TRACKED.values():
+        for row in model.objects.all():
+            first = row.history.order_by("history_date", "history_id").first()
+            assert first is not None, f"{label} {row} has no history"
+            assert (first.history_type, first.history_change_reason, first.history_user) == (
+                "+",
+                "seeded configuration",
+                None,
+            )
+        assert model.objects.exists(), f"no seeded {label}"
