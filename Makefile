@@ -20,44 +20,18 @@ install: .venv/.installed
 	touch $@
 
 ## The product on its embedded default: SQLite, a filesystem broker, a worker with the hourly beat.
-## Debug mode off, as in production: the product's own 404 and 500 pages, and whitenoise serving the
-## collected static files gzip-compressed (collected again only when a static file changed). Its keys
-## are per machine under var/ (like `make serve`). `make run DJANGO_DEBUG=true` for Django's debug pages.
-run: export DJANGO_DEBUG ?= false
-run: export DJANGO_HTTPS ?= false
+## Debug mode (and its development key) only here; settings default to DEBUG off.
+run: export DJANGO_DEBUG ?= true
 run: install
-	@set -e; \
-	if [ "$$DJANGO_DEBUG" != true ]; then \
-	  mkdir -p var; \
-	  if [ -z "$${DJANGO_SECRET_KEY:-}" ]; then \
-	    [ -f var/secret_key ] || $(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > var/secret_key; \
-	    export DJANGO_SECRET_KEY=$$(cat var/secret_key); \
-	  fi; \
-	  if [ -z "$${ATTRIBUTION_CHAIN_KEY:-}" ]; then \
-	    if [ ! -f var/attribution_chain_key ]; then \
-	      if [ -f var/expansion.sqlite3 ]; then \
-	        echo "Keeping the split-credit log of var/expansion.sqlite3 (written in debug mode) verifiable: its key goes to var/attribution_chain_key"; \
-	        env -u DJANGO_SECRET_KEY DJANGO_DEBUG=true $(PY) -c "import expansion.settings as s; print(s.ATTRIBUTION_CHAIN_KEY)" > var/attribution_chain_key; \
-	      else \
-	        $(PY) -c "import secrets; print(secrets.token_hex(32))" > var/attribution_chain_key; \
-	      fi; \
-	    fi; \
-	    export ATTRIBUTION_CHAIN_KEY=$$(cat var/attribution_chain_key); \
-	  fi; \
-	  if [ ! -f staticfiles/staticfiles.json ] || [ -n "$$(find static pyproject.toml -newer staticfiles/staticfiles.json -print -quit)" ]; then \
-	    echo "Collecting and compressing the static files"; \
-	    $(PY) manage.py collectstatic --noinput --clear -v0; \
-	  fi; \
-	fi; \
-	$(PY) manage.py migrate --noinput -v0; \
-	$(PY) manage.py seed_demo --if-empty; \
-	$(PY) manage.py score; \
-	echo "Serving http://$(HOST):$(PORT)/  (demo logins were printed by seed_demo; see README)"; \
-	trap 'kill $$worker 2>/dev/null || true' EXIT INT TERM; \
-	.venv/bin/celery -A expansion worker --beat --scheduler django_celery_beat.schedulers:DatabaseScheduler \
-	  --concurrency 2 --without-mingle --without-gossip --loglevel WARNING \
-	  --schedule var/celerybeat-schedule & worker=$$!; \
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	$(PY) manage.py migrate --noinput -v0
+	$(PY) manage.py seed_demo --if-empty
+	$(PY) manage.py score
+	@echo "Serving http://$(HOST):$(PORT)/  (demo logins were printed by seed_demo; see README)"
+	@trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  .venv/bin/celery -A expansion worker --beat --scheduler django_celery_beat.schedulers:DatabaseScheduler \
+	    --concurrency 2 --without-mingle --without-gossip --loglevel WARNING \
+	    --schedule var/celerybeat-schedule & worker=$$!; \
+	  $(PY) manage.py runserver $(HOST):$(PORT)
 
 lint: install
 	.venv/bin/ruff check .

@@ -31,17 +31,15 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-# Off unless asked for: a forgotten variable never serves debug pages. The test suite (pytest's env in
-# pyproject.toml) sets DJANGO_DEBUG=true; `make run` runs with it off (`make run DJANGO_DEBUG=true` for
-# Django's debug pages).
+# Off unless asked for: a forgotten variable never serves debug pages. `make run` and the test suite
+# (pytest's env in pyproject.toml) set DJANGO_DEBUG=true.
 DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
             "DJANGO_SECRET_KEY is not set. In production set it to a long random value (see .env.example); "
-            "on a development machine use `make run` (it keeps a per-machine key under var/) or set "
-            "DJANGO_DEBUG=true."
+            "on a development machine set DJANGO_DEBUG=true instead (`make run` does)."
         )
     SECRET_KEY = "insecure-development-key-only-for-debug-mode"
 # The key of the split-credit log's HMAC chain and of its signed heads (routing/attribution/rules.py).
