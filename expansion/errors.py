@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 import sys
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.template import loader
 
 logger = logging.getLogger(__name__)
@@ -42,3 +44,24 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if _wants_json(request):
         return JsonResponse({"detail": "Server error. It has been logged; please try again."}, status=500)
     return HttpResponse(loader.render_to_string("500.html"), status=500)
+
+
+class NotFoundPageMiddleware:
+    """The product's 404 page in debug mode too (``make run``): Django's debug 404 lists every URL
+    pattern of the project, which nobody using the product should be shown. JSON answers (the API)
+    and htmx fragments are left as they are."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            settings.DEBUG
+            and response.status_code == 404
+            and response.get("Content-Type", "").startswith("text/html")
+            and not request.headers.get("HX-Request")
+            and not _wants_json(request)
+        ):
+            return render(request, "404.html", status=404)
+        return response

@@ -104,6 +104,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "expansion.errors.NotFoundPageMiddleware",
 ]
 
 ROOT_URLCONF = "expansion.urls"

@@ -117,3 +117,17 @@ def test_an_unknown_address_gets_the_products_404_page(client, people, signed_in
     assert 'href="/"' in page
     assert "URLconf" not in page
     assert "urlpatterns" not in page
+
+
+def test_debug_mode_still_shows_the_products_404_page_not_the_url_patterns(client, people, settings):  # noqa: F811
+    # make run serves with DJANGO_DEBUG=true, where Django's own 404 would list every URL pattern
+    settings.DEBUG = True
+    login(client, people["ae"])
+
+    response = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "Nothing here" in page
+    assert "URLconf" not in page
+    assert "admin/" not in page
