@@ -6,7 +6,7 @@ import re
 
 from django import forms
 
-from dashboards.inbox import QueueFilters
+from dashboards.inbox import SORTS, QueueFilters
 from expansion.models import AttributionEntry, EQLStatus, Route
 from routing import lifecycle
 from scoring.models import Priority, SignalDefinition
@@ -32,11 +32,25 @@ class QueueFilterForm(forms.Form):
     )
     signal = forms.ChoiceField(label="Primary signal", choices=[("", "Any signal")], required=False)
     overdue = forms.BooleanField(label="Overdue only", required=False)
+    owner = forms.ChoiceField(label="Owner", choices=[("", "Anyone")], required=False)
+    sort = forms.ChoiceField(label="Sort by", choices=[], required=False)
 
-    def __init__(self, *args, signals: dict[str, SignalDefinition] | None = None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        signals: dict[str, SignalDefinition] | None = None,
+        owners: list[tuple[str, str]] | None = None,
+        **kwargs,
+    ):
+        """``owners``: the people the viewer may filter by (``inbox.owner_choices``); none means the
+        viewer sees only their own queue, so there is no owner filter or owner sort."""
         super().__init__(*args, **kwargs)
         self.fields["signal"].choices = [("", "Any signal")] + [
             (key, s.name) for key, s in (signals or {}).items()
+        ]
+        self.fields["owner"].choices = [("", "Anyone"), *(owners or [])]
+        self.fields["sort"].choices = [
+            (key, label) for key, (label, _order) in SORTS.items() if owners or key != "owner"
         ]
 
     def filters(self) -> QueueFilters:
@@ -50,6 +64,8 @@ class QueueFilterForm(forms.Form):
             signal=data.get("signal") or "",
             overdue=bool(data.get("overdue")),
             q=(data.get("q") or "").strip(),
+            owner=data.get("owner") or "",
+            sort=data.get("sort") or "",
         )
 
     @property
@@ -57,7 +73,15 @@ class QueueFilterForm(forms.Form):
         """How many filters narrow the default queue (for the 'clear filters' link)."""
         f = self.filters()
         return sum(
-            [f.status != "open", bool(f.route), bool(f.priority), bool(f.signal), f.overdue, bool(f.q)]
+            [
+                f.status != "open",
+                bool(f.route),
+                bool(f.priority),
+                bool(f.signal),
+                f.overdue,
+                bool(f.q),
+                bool(f.owner),
+            ]
         )
 
 

@@ -65,6 +65,41 @@ class QueueFilters:
     signal: str = ""
     overdue: bool = False
     q: str = ""
+    #: ``""`` anyone, ``UNASSIGNED`` nobody, else an owner's id (the form offers ``owner_choices``).
+    owner: str = ""
+    #: A key of ``SORTS``; ``""`` is the default order.
+    sort: str = ""
+
+
+#: The owner filter's value for EQLs nobody owns.
+UNASSIGNED = "none"
+#: Queue orders: the default separates EQLs tied at score 100 (the score caps the points at 100) by
+#: the uncapped points, then the estimate, then age (older first); pk keeps pages stable.
+DEFAULT_ORDER = ("-score", "-points_total", "-estimated_expansion_arr", "created_at", "pk")
+SORTS = {
+    "": ("Score", DEFAULT_ORDER),
+    "sla": ("SLA deadline", (F("sla_deadline").asc(nulls_last=True), *DEFAULT_ORDER)),
+    "owner": ("Owner", (F("owner__name").asc(nulls_last=True), "owner__email", *DEFAULT_ORDER)),
+}
+
+
+def sees_owners(user: User) -> bool:
+    """Whether the queue shows ``user`` an Owner column, filter and sort (Managers, RevOps, Finance):
+    an AE or CSM sees their own queue."""
+    return user.is_superuser or user.role in ("Manager", "RevOps", "Finance")
+
+
+def owner_choices(user: User) -> list[tuple[str, str]]:
+    """The owners ``user`` may filter the queue by: a Manager their reports and "Unassigned", RevOps
+    and Finance every AE, CSM and Manager (1 query; none for an AE or CSM)."""
+    if not sees_owners(user):
+        return []
+    people = User.objects.filter(role__in=("AE", "CSM", "Manager")).order_by("name", "email")
+    if not (user.is_superuser or user.role in ("RevOps", "Finance")):
+        people = people.filter(manager=user)
+    return [(str(pk), name or email) for pk, name, email in people.values_list("pk", "name", "email")] + [
+        (UNASSIGNED, "Unassigned")
+    ]
 
 
 def signal_catalog() -> dict[str, SignalDefinition]:
@@ -73,7 +108,8 @@ def signal_catalog() -> dict[str, SignalDefinition]:
 
 
 def queue(user: User, filters: QueueFilters, *, now: dt.datetime | None = None) -> QuerySet[EQL]:
-    """The EQLs ``user`` may see, narrowed by ``filters``: score desc, then the nearest SLA deadline.
+    """The EQLs ``user`` may see, narrowed by ``filters``, in the order ``filters.sort`` names: by
+    default score desc, then uncapped points, estimate and age (older first).
 
     Lazy and narrow on purpose: counting and ordering thousands of EQLs (RevOps sees them all) reads
     only the EQL table, without the joins and the last-CSM-activity subquery of the full record.
@@ -95,12 +131,16 @@ def queue(user: User, filters: QueueFilters, *, now: dt.datetime | None = None) 
     if filters.overdue:
         # lifecycle.sla_outcome's overdue: open, never contacted, deadline passed.
         qs = qs.filter(status__in=OPEN_STATUSES, first_contact_at__isnull=True, sla_deadline__lt=now)
+    if filters.owner == UNASSIGNED:
+        qs = qs.filter(owner__isnull=True)
+    elif filters.owner.isdigit():
+        qs = qs.filter(owner_id=int(filters.owner))
     if filters.q:
         term = filters.q.strip()
         # Match accounts first, then their EQLs by the account index (cheaper than joining every EQL).
         accounts = Account.objects.filter(Q(name__icontains=term) | Q(account_id__icontains=term))
         qs = qs.filter(account_id__in=accounts.values("pk"))
-    return qs.order_by("-score", F("sla_deadline").asc(nulls_last=True), "pk")
+    return qs.order_by(*SORTS.get(filters.sort, SORTS[""])[1])
 
 
 def _page_number(value: object) -> int:

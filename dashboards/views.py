@@ -71,7 +71,8 @@ def _page_context(request: HttpRequest) -> dict:
 
 
 def _row_context(request: HttpRequest, eqls) -> list[dict]:
-    return [{"eql": e, "quick": selectors.quick_actions(request.user, e)} for e in eqls]
+    owner = selectors.sees_owners(request.user)
+    return [{"eql": e, "quick": selectors.quick_actions(request.user, e), "show_owner": owner} for e in eqls]
 
 
 @login_required
@@ -80,7 +81,8 @@ def _row_context(request: HttpRequest, eqls) -> list[dict]:
 def inbox(request: HttpRequest) -> HttpResponse:
     """The signed-in person's EQL queue: filters, search and pages update in place with htmx."""
     signals = selectors.signal_catalog()
-    form = QueueFilterForm(request.GET or None, signals=signals)
+    owners = selectors.owner_choices(request.user)
+    form = QueueFilterForm(request.GET or None, signals=signals, owners=owners)
     filters = form.filters()
     now = timezone.now()
     page = selectors.queue_page(
@@ -94,6 +96,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "signals": signals,
         "now": now,
         "queue_url": request.get_full_path(),
+        "show_owner": bool(owners),
     }
     if _wants_partial(request):
         return render(request, "dashboards/inbox.html#queue", {**context, "partial": True})
@@ -248,9 +251,7 @@ def eql_event(request: HttpRequest, pk: int) -> HttpResponse:
             "done": done,
             "from_panel": from_panel,
             # Only an action taken in the queue swaps its row out of band: the EQL page has no queue row.
-            "row": {"eql": eql, "quick": selectors.quick_actions(request.user, eql)}
-            if not error and not from_panel
-            else None,
+            "row": _row_context(request, [eql])[0] if not error and not from_panel else None,
         }
     )
     return render(request, "dashboards/eql_event.html", context, status=status)

@@ -250,6 +250,9 @@ class EQL(models.Model):
     expansion_type = models.CharField(max_length=8, blank=True)
     target = models.CharField(max_length=64, blank=True, help_text="Module or tier the EQL points at.")
     triggered_signals = models.JSONField(default=list, blank=True)
+    points_total = models.PositiveIntegerField(
+        default=0, help_text="Uncapped sum of the fired signals' points (the score caps it at 100)."
+    )
     evaluation = models.JSONField(default=dict, blank=True, help_text="The evaluation that made this EQL.")
     route = models.CharField(max_length=16, choices=Route.choices)
     owner = models.ForeignKey(
