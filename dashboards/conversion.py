@@ -60,6 +60,8 @@ import numpy as np
 import pandas as pd
 
 from dashboards.numbers import as_date, float_or_nan, rate
+from expansion.statuses import OPEN as OPEN_STATUSES
+from routing.lifecycle import is_overdue
 
 #: Days after assignment within which a call or proposal makes an EQL accurate.
 ACCURACY_WINDOW_DAYS = 30
@@ -580,6 +582,29 @@ def parse_iso_week(text: str) -> dt.date:
         raise ValueError(f"{text!r} is not an ISO week; use YYYY-Www, e.g. 2026-W07") from exc
 
 
+def _open_now(live: pd.DataFrame, now: dt.datetime | None) -> pd.DataFrame:
+    """The open EQLs of ``live`` (review items left out) with ``owner_id`` and ``overdue`` at ``now``."""
+    if live.empty:
+        return pd.DataFrame({"owner_id": pd.Series(dtype=object), "overdue": pd.Series(dtype=bool)})
+    if now is None:
+        raise ValueError("member_kpis: 'now' is required with 'live'")
+    at = pd.Timestamp(now)
+    at = (at.tz_convert("UTC").tz_localize(None) if at.tzinfo else at).to_pydatetime()
+    rows = live[live["status"].isin(OPEN_STATUSES) & (live["route"].fillna("") != REVIEW_ROUTE)]
+    deadlines = _utc(rows["sla_deadline"]) if len(rows) else pd.Series(dtype="datetime64[ns]")
+    contacts = _utc(rows["first_contact_at"]) if len(rows) else pd.Series(dtype="datetime64[ns]")
+    overdue = [
+        is_overdue(
+            deadline=None if pd.isna(d) else d.to_pydatetime(),
+            first_contact_at=None if pd.isna(c) else c.to_pydatetime(),
+            status=status,
+            now=at,
+        )
+        for d, c, status in zip(deadlines, contacts, rows["status"], strict=True)
+    ]
+    return pd.DataFrame({"owner_id": rows["owner_id"].to_numpy(), "overdue": np.array(overdue, dtype=bool)})
+
+
 def iso_week_label(monday: dt.date) -> str:
     year, week, _ = monday.isocalendar()
     return f"{year}-W{week:02d}"
@@ -592,6 +617,9 @@ def member_kpis(
     members: Sequence[Any],
     week: dt.date,
     as_of: dt.date | str,
+    *,
+    live: pd.DataFrame | None = None,
+    now: dt.datetime | None = None,
 ) -> dict[Any, dict[str, Any]]:
     """Weekly KPIs per team member for the week starting ``week`` (Monday), read at ``as_of`` (the
     week's Sunday, or today for the current week; ``outcomes`` computed at the same ``as_of``).
@@ -603,6 +631,10 @@ def member_kpis(
     - ``coverage``: of the expansion-ready accounts on the member's book (account AE or CSM) in the
       coverage table at ``as_of``, the share covered (a commercial touch in the 365 days before).
     - ``won_arr``: ARR of the member's EQLs won (won event day) in the week.
+    - ``open_now`` / ``overdue_now`` (with ``live``, the EQL records as they are at ``now``: owner_id,
+      route, status, first_contact_at, sla_deadline): the member's open EQLs, and those of them overdue
+      by ``routing.lifecycle.is_overdue`` (open, no first contact, SLA deadline passed); CSM review
+      items are not EQLs. ``None`` without ``live``.
 
     Key ``None`` holds the team total over all ``members`` pooled (books united, EQLs pooled)."""
     as_of = as_date(as_of)
@@ -612,6 +644,7 @@ def member_kpis(
     eqls = eqls_only(outcomes)
     ready = coverage_table[coverage_table["expansion_ready"].astype(bool)] if len(coverage_table) else None
     book_of = accounts.set_index("account_id")[["ae_id", "csm_id"]] if len(accounts) else None
+    open_now = _open_now(live, now) if live is not None else None
 
     def kpis(owner_ids: set, owners_book: set) -> dict[str, Any]:
         mine = eqls[eqls["owner_id"].isin(owner_ids)]
@@ -638,6 +671,10 @@ def member_kpis(
             "coverage": rate(n_covered, n_ready, empty=None, digits=RATE_DECIMALS),
             "won": len(won),
             "won_arr": round(float(won["won_arr"].sum()), 2),
+            "open_now": None if open_now is None else int(open_now["owner_id"].isin(owner_ids).sum()),
+            "overdue_now": None
+            if open_now is None
+            else int((open_now["owner_id"].isin(owner_ids) & open_now["overdue"]).sum()),
         }
 
     def book(owner_ids: set) -> set:

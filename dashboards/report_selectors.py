@@ -30,6 +30,7 @@ EQL_FIELDS = {
     "created_at": "created_at",
     "assigned_at": "assigned_at",
     "first_contact_at": "first_contact_at",
+    "sla_deadline": "sla_deadline",
     "sla_breached": "sla_breached",
     "status": "status",
     "closed_at": "closed_at",

@@ -612,6 +612,9 @@ def kpis(request: HttpRequest) -> HttpResponse:
     eqls = rs.eqls_frame(as_of)
     events = rs.events_frame(as_of)
     accounts = rs.report_accounts_frame()
+    # Open and overdue are read now, whichever week is shown (a past week's frame misses newer EQLs).
+    now = timezone.now()
+    live = eqls if as_of == today else rs.eqls_frame(today)
     current = conversion.member_kpis(
         conversion.eql_outcomes(eqls, events, as_of),
         coverage_for(as_of).table,
@@ -619,6 +622,8 @@ def kpis(request: HttpRequest) -> HttpResponse:
         member_ids,
         week,
         as_of,
+        live=live,
+        now=now,
     )
     previous = conversion.member_kpis(
         conversion.eql_outcomes(eqls, events, prev_as_of),
@@ -634,6 +639,9 @@ def kpis(request: HttpRequest) -> HttpResponse:
             "email": m.email,
             "role": m.role,
             "cells": _kpi_cells(current[m.pk], previous[m.pk]),
+            "open_now": current[m.pk]["open_now"],
+            "overdue_now": current[m.pk]["overdue_now"],
+            "queue_query": urlencode({"owner": m.pk}),
         }
         for m in members
     ]
@@ -655,6 +663,9 @@ def kpis(request: HttpRequest) -> HttpResponse:
         "metrics": [{"key": k, "label": label} for k, label, _kind, _hib in KPI_METRICS],
         "rows": rows,
         "team_row": _kpi_cells(current[None], previous[None]),
+        "team_open_now": current[None]["open_now"],
+        "team_overdue_now": current[None]["overdue_now"],
+        "now": now,
         "can_pick_team": can_pick_team,
         "teams": rs.managers(everyone) if can_pick_team else [],
         "team_id": team_id,
