@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboards import inbox
-from expansion.models import Role
+from expansion.models import EQL, Role
 from tests.dashboards.test_inbox_views import HX, QUEUE_QUERIES, login, make_eql, rows_in
 from tests.dashboards.test_inbox_views import people as people  # the fixture
 from tests.factories import UserFactory
@@ -162,6 +162,20 @@ def test_the_migration_backfills_points_from_triggered_signals():
     assert migration._points(TRIGGERS_140) == 140
     assert migration._points([{"signal": "watch", "points": 0}, {"signal": "x"}, "junk"]) == 0
     assert migration._points(None) == 0
+
+
+def test_the_backfill_sets_points_on_existing_eqls(people):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("expansion.migrations.0007_eql_points_total")
+    capped = make_eql(people["ae"], score=100, triggered_signals=TRIGGERS_140)
+    watch = make_eql(people["ae2"], score=0, triggered_signals=[{"signal": "export_volume", "points": 0}])
+    EQL.objects.update(points_total=0)  # as the rows stood before the column existed
+    migration.backfill(apps, None)
+    assert EQL.objects.get(pk=capped.pk).points_total == 140
+    assert EQL.objects.get(pk=watch.pk).points_total == 0
 
 
 @pytest.mark.parametrize("role", [Role.MANAGER, Role.REVOPS])

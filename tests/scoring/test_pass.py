@@ -332,6 +332,8 @@ def test_a_module_the_account_owns_does_not_count(ae, csm, owned, creates):
         "automation_depth",
         "team_spread",
     ]
+    # the uncapped points the queue orders ties by (#15)
+    assert eql.points_total == sum(t["points"] for t in eql.triggered_signals) == 65
 
 
 # --------------------------------------------------------------------------------------------------
@@ -434,6 +436,7 @@ def test_a_re_fire_with_a_changed_value_updates_the_same_eql(ae, csm):
     assert eql.pk == first.pk
     assert EQL.objects.count() == 1
     assert eql.triggered_signals[0]["value"] == 0.98
+    assert eql.points_total == sum(t["points"] for t in eql.triggered_signals) >= 40
     assert eql.created_at == when(0, hour=1)
     assert eql.updated_at == when(0, hour=2)
     assert eql.last_pass == second_pass.pk
