@@ -110,22 +110,20 @@ class SignalAdmin(SimpleHistoryAdmin):
     form = SignalForm
     # Adds "Preview impact (last 12 months)": posts the unsaved form to dashboards.backtest_views.
     change_form_template = "dashboards/backtest/signal_change_form.html"
+    # Fits 1366 px beside admin's sidebar with Threshold in view (key and order are in the form; the
+    # list is sorted by order); tests/browser/test_config_preview_browser.py checks it does not scroll.
     list_display = (
         "name",
-        "key",
         "active",
         "priority",
         "points",
-        "metric",
-        "operator",
+        "condition",
         "threshold_shown",
-        "persistence_days",
+        "days",
         "expansion_type",
-        "order",
     )
     # Nothing is edited in the list: every change that moves EQLs goes through the form and its
     # "Preview impact" next to Save (#15).
-    list_display_links = ("name", "key")
     list_filter = ("active", "priority", "expansion_type")
     search_fields = ("name", "key", "metric")
     history_list_display = ("threshold", "points", "active")
@@ -149,6 +147,16 @@ class SignalAdmin(SimpleHistoryAdmin):
         ("Commercial gap", {"fields": ("expansion_type", "target", "default_uplift", "hypothesis")}),
         ("What to say", {"fields": ("opening_angle", "discovery_questions")}),
     )
+
+    @admin.display(description="Fires when", ordering="metric")
+    def condition(self, obj: SignalDefinition) -> str:
+        """The metric and its comparison, read with the Threshold column: 'seats_active ≥' 90%."""
+        return f"{obj.metric} {obj.get_operator_display()}"
+
+    @admin.display(description="Days", ordering="persistence_days")
+    def days(self, obj: SignalDefinition) -> int:
+        """Persistence: the days in a row the condition must hold."""
+        return obj.persistence_days
 
     @admin.display(description="Threshold", ordering="threshold")
     def threshold_shown(self, obj: SignalDefinition) -> str:
