@@ -30,12 +30,15 @@ from dashboards import services as dashboard_services
 from dashboards.inbox import notifications_for
 from dashboards.models import BacktestRun
 from dashboards.views import login_required
-from expansion.models import Account, Role
+from expansion.models import Account, Role, Route
+from routing import rules as routing_rules
+from routing import selectors as routing_selectors
+from routing.models import RoutingRule
 from scoring import backtest as bt
 from scoring import backtest_services as services
 from scoring import config as cfg
-from scoring.models import SignalDefinition
-from scoring.selectors import scoring_config_load, signal_spec
+from scoring.models import EqlPolicy, Gate, SignalDefinition
+from scoring.selectors import gate_spec, policy_spec, scoring_config_load, signal_spec
 
 RUNS_PAGE_SIZE = 25
 MAX_COMPARE = 6
@@ -563,3 +566,193 @@ def _queue_preview(request, start, end, original_key, spec: cfg.SignalSpec, acti
         dashboard_services.backtest_run_queue(saved_run)
         dashboard_services.backtest_run_queue(edited_run)
     return redirect(f"{reverse('backtest-compare')}?ids={saved_run.pk},{edited_run.pk}")
+
+
+# --------------------------------------------------------------------------------------------------
+# Admin: preview the impact of an edited, unsaved gate or EQL policy (same replay as a signal's)
+# --------------------------------------------------------------------------------------------------
+
+
+def _admin_form(request: HttpRequest, model, obj):
+    """The model's own admin form, bound to the POST and validated like a save, never saved.
+
+    change=False: every field (the RevOps check stands in for the per-field change permission).
+    """
+    form_class = admin.site.get_model_admin(model).get_form(request, obj, change=False)
+    return form_class(request.POST, request.FILES, instance=obj)
+
+
+def _spec_changes(saved: Any, edited: Any) -> list[dict]:
+    """Fields of two specs (dataclasses) that differ; nothing for a new object."""
+    if saved is None:
+        return []
+    return [
+        {"field": f.name, "saved": getattr(saved, f.name), "edited": getattr(edited, f.name)}
+        for f in dataclasses.fields(saved)
+        if getattr(saved, f.name) != getattr(edited, f.name)
+    ]
+
+
+def _replay_preview(request: HttpRequest, context: dict, edited_config: cfg.ScoringConfig) -> HttpResponse:
+    """Replay the saved model and ``edited_config`` weekly over the last 12 months, side by side."""
+    end = services.snapshot_last_date() or timezone.localdate()
+    start = end - dt.timedelta(days=services.PREVIEW_DAYS)
+    results = services.backtest_compare(
+        start=start,
+        end=end,
+        step_days=services.PREVIEW_STEP_DAYS,
+        configs={"saved": context["baseline"], "edited": edited_config},
+    )
+    pair = [results["saved"], results["edited"]]
+    context.update(
+        start=start,
+        end=end,
+        preview_names=["Saved model", "With your edit"],
+        headlines=headline_rows(pair),
+        signals=signal_rows(pair),
+        chart=compare_chart([("Saved model", pair[0]), ("With your edit", pair[1])]),
+    )
+    return render(request, "dashboards/backtest/config_preview.html", _page(request, context))
+
+
+@revops_required
+@require_POST
+def gate_preview(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """Backtest the saved model against the admin form's current (unsaved) values of one gate.
+
+    Nothing is written to Gate or its history; the edited gate replaces the saved one (switched off:
+    left out; new: added) and the whole model is replayed as for a signal preview.
+    """
+    gate = get_object_or_404(Gate, pk=pk) if pk is not None else None
+    saved_spec = gate_spec(gate) if gate is not None else None
+    was_active = bool(gate and gate.active)
+    original_name = gate.name if gate is not None and gate.active else None
+    form = _admin_form(request, Gate, gate)
+    back = (
+        reverse("admin:scoring_gate_change", args=[pk])
+        if pk is not None
+        else reverse("admin:scoring_gate_add")
+    )
+    context: dict[str, Any] = {"kind": "gate", "back": back, "form": form, "title": gate.name if gate else ""}
+    if not form.is_valid():
+        return render(request, "dashboards/backtest/config_preview.html", _page(request, context), status=422)
+    edited = form.instance  # construct_instance: the form's values, never saved
+    edited_spec = gate_spec(edited)
+    baseline = scoring_config_load()
+    context.update(
+        baseline=baseline,
+        title=edited.name,
+        changes=_spec_changes(saved_spec, edited_spec),
+        activation=None
+        if gate is None or was_active == edited.active
+        else ("on" if edited.active else "off"),
+        new=gate is None,
+    )
+    edited_config = services.config_with_gate(baseline, original_name, edited_spec if edited.active else None)
+    return _replay_preview(request, context, edited_config)
+
+
+@revops_required
+@require_POST
+def policy_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """Backtest the saved model against the admin form's current (unsaved) EQL policy: score threshold,
+    estimate floor, suppression, data age. Nothing is written to the policy or its history."""
+    policy = get_object_or_404(EqlPolicy, pk=pk)
+    saved_spec = policy_spec(policy)
+    form = _admin_form(request, EqlPolicy, policy)
+    back = reverse("admin:scoring_eqlpolicy_change", args=[pk])
+    context: dict[str, Any] = {"kind": "policy", "back": back, "form": form, "title": "EQL policy"}
+    if not form.is_valid():
+        return render(request, "dashboards/backtest/config_preview.html", _page(request, context), status=422)
+    edited_spec = policy_spec(form.instance)
+    baseline = scoring_config_load()
+    context.update(baseline=baseline, changes=_spec_changes(saved_spec, edited_spec))
+    return _replay_preview(request, context, services.config_with_policy(baseline, edited_spec))
+
+
+# --------------------------------------------------------------------------------------------------
+# Admin: how the last weeks' EQLs would have been routed with an edited, unsaved routing rule
+# --------------------------------------------------------------------------------------------------
+
+#: Weeks of stored EQLs a routing-rule preview re-routes.
+ROUTING_PREVIEW_WEEKS = 12
+#: EQLs listed by name among those that change route.
+ROUTING_SAMPLE = 25
+
+
+def _rule_changes(saved: RoutingRule | None, edited: RoutingRule) -> list[dict]:
+    if saved is None:
+        return []
+    fields = [f.name for f in RoutingRule._meta.concrete_fields if f.name != "id"]
+    saved_values = RoutingRule.objects.filter(pk=saved.pk).values(*fields).first() or {}
+    return [
+        {"field": name, "saved": saved_values.get(name), "edited": getattr(edited, name)}
+        for name in fields
+        if saved_values.get(name) != getattr(edited, name)
+    ]
+
+
+@revops_required
+@require_POST
+def routing_rule_preview(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """Re-route the EQLs of the last 12 weeks with the saved rules and with the admin form's current
+    (unsaved) rule: EQLs per route before and after, and a sample of those whose route changes.
+
+    Routes only (owners and SLA clocks depend on load at the time, not replayed). Writes nothing.
+    """
+    rule = get_object_or_404(RoutingRule, pk=pk) if pk is not None else None
+    form = _admin_form(request, RoutingRule, rule)
+    back = (
+        reverse("admin:routing_routingrule_change", args=[pk])
+        if pk is not None
+        else reverse("admin:routing_routingrule_add")
+    )
+    context: dict[str, Any] = {"back": back, "form": form, "rule": rule, "weeks": ROUTING_PREVIEW_WEEKS}
+    if not form.is_valid():
+        return render(
+            request, "dashboards/backtest/routing_preview.html", _page(request, context), status=422
+        )
+    edited = form.instance
+    changes = _rule_changes(rule, edited)
+    saved_rules = routing_selectors.rule_specs()
+    edited_rules = routing_selectors.rule_specs_with(edited)
+    since = timezone.now() - dt.timedelta(weeks=ROUTING_PREVIEW_WEEKS)
+    labels = dict(Route.choices)
+    before: dict[str, int] = {}
+    after: dict[str, int] = {}
+    moved = []
+    eqls = routing_selectors.eqls_route_facts(since=since)
+    for eql in eqls:
+        old = routing_rules.decide_route(eql.facts, saved_rules)
+        new = routing_rules.decide_route(eql.facts, edited_rules)
+        before[old.route] = before.get(old.route, 0) + 1
+        after[new.route] = after.get(new.route, 0) + 1
+        if old.route != new.route:
+            moved.append(
+                {
+                    "eql": eql,
+                    "before": labels.get(old.route, old.route),
+                    "after": labels.get(new.route, new.route),
+                    "rule": new.rule,
+                }
+            )
+    routes = [r for r in labels if r in before or r in after]
+    context.update(
+        title=edited.name,
+        changes=changes,
+        new=rule is None,
+        eqls=len(eqls),
+        since=since,
+        rows=[
+            {
+                "route": labels[r],
+                "before": before.get(r, 0),
+                "after": after.get(r, 0),
+                "delta": after.get(r, 0) - before.get(r, 0),
+            }
+            for r in routes
+        ],
+        moved_count=len(moved),
+        moved=moved[:ROUTING_SAMPLE],
+    )
+    return render(request, "dashboards/backtest/routing_preview.html", _page(request, context))

@@ -37,7 +37,8 @@ class RoutingRuleAdmin(SimpleHistoryAdmin):
         "estimate_value",
     )
     list_display_links = ("name",)
-    list_editable = ("order", "active")
+    # No inline edits: order and active move EQLs, so they go through the form and its "Preview
+    # routing" next to Save (templates/admin/routing/routingrule/submit_line.html, #15).
     list_filter = ("route", "active")
 
 

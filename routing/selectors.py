@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
 from django.db.models import Count, Q, QuerySet
 
 from expansion.models import EQL, OPEN_STATUSES, User
 from expansion.records import eql_queryset
 from routing.models import RoutingRule, SlaPolicy
-from routing.rules import Person, RuleSpec, SlaSpec
+from routing.rules import ROUTE_CSM_REVIEW, Person, RouteFacts, RuleSpec, SlaSpec
 
 
 def eqls_visible(*, user: User) -> QuerySet[EQL]:
@@ -26,22 +29,83 @@ def eqls_visible(*, user: User) -> QuerySet[EQL]:
     return qs.filter(mine)
 
 
+def rule_spec(r: RoutingRule) -> RuleSpec:
+    """One rule (saved or an unsaved admin edit) as the pure rules read it."""
+    return RuleSpec(
+        name=r.name,
+        route=r.route,
+        csm_involvement_required=r.csm_involvement_required,
+        when_watch_only=r.when_watch_only,
+        when_self_serve_gate=r.when_self_serve_gate,
+        when_expansion_type=r.when_expansion_type,
+        when_priority=r.when_priority,
+        when_segment=r.when_segment,
+        when_plan_tier=r.when_plan_tier,
+        estimate_comparison=r.estimate_comparison,
+        estimate_value=None if r.estimate_value is None else float(r.estimate_value),
+    )
+
+
 def rule_specs() -> list[RuleSpec]:
-    return [
-        RuleSpec(
-            name=r.name,
-            route=r.route,
-            csm_involvement_required=r.csm_involvement_required,
-            when_watch_only=r.when_watch_only,
-            when_self_serve_gate=r.when_self_serve_gate,
-            when_expansion_type=r.when_expansion_type,
-            when_priority=r.when_priority,
-            when_segment=r.when_segment,
-            when_plan_tier=r.when_plan_tier,
-            estimate_comparison=r.estimate_comparison,
-            estimate_value=None if r.estimate_value is None else float(r.estimate_value),
+    return [rule_spec(r) for r in RoutingRule.objects.filter(active=True)]
+
+
+def rule_specs_with(edited: RoutingRule) -> list[RuleSpec]:
+    """The active rules in evaluation order with ``edited`` (an unsaved admin edit, maybe new) in
+    place of its saved row: left out when inactive, placed by its order (ties: saved rows first)."""
+    rows = [r for r in RoutingRule.objects.filter(active=True) if r.pk != edited.pk or edited.pk is None]
+    if edited.active:
+        rows.append(edited)
+    rows.sort(key=lambda r: (r.order, r.pk is None, r.pk or 0))
+    return [rule_spec(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class RoutedEql:
+    """A stored EQL's routing facts as the rules see them, and the route it was given."""
+
+    pk: int
+    account: str
+    route: str
+    facts: RouteFacts
+
+
+def eqls_route_facts(*, since: dt.datetime) -> list[RoutedEql]:
+    """EQLs created since ``since`` with the facts routing decided on (one query).
+
+    Watch-only is what the scoring pass stored as a CSM review item (only watch signals fired).
+    """
+    rows = (
+        EQL.objects.filter(created_at__gte=since)
+        .order_by("-created_at", "-pk")
+        .values_list(
+            "pk",
+            "account__name",
+            "route",
+            "estimated_expansion_arr",
+            "expansion_type",
+            "priority",
+            "account__segment",
+            "account__plan_tier",
+            "self_serve_gate",
         )
-        for r in RoutingRule.objects.filter(active=True)
+    )
+    return [
+        RoutedEql(
+            pk=pk,
+            account=name,
+            route=route,
+            facts=RouteFacts(
+                estimate=float(estimate or 0),
+                expansion_type=expansion_type,
+                priority=priority,
+                segment=segment or "",
+                plan_tier=plan_tier or "",
+                watch_only=route == ROUTE_CSM_REVIEW,
+                self_serve_gate=self_serve,
+            ),
+        )
+        for pk, name, route, estimate, expansion_type, priority, segment, plan_tier, self_serve in rows
     ]
 
 

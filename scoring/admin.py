@@ -29,8 +29,27 @@ def metric_known(name: str) -> bool:
     return Metric.objects.filter(name=name).exists()
 
 
+#: The threshold's help in the form: how a share is written (the app shows it as a percent too).
+THRESHOLD_HELP = (
+    "For a share (a signal that divides by a denominator) 0.90 = 90%, shown as 90% in the signal "
+    "list and on the EQL page; otherwise the usage level, change or multiple (3 = three times)."
+)
+
+
+def threshold_text(threshold: float, *, compare: str, shared: bool) -> str:
+    """A threshold as the app's signal lines show it: a share as a percent (0.9 -> 90%)."""
+    if shared and compare == cfg.COMPARE_VALUE:
+        return f"{threshold * 100:.0f}%" if round(threshold * 100, 6).is_integer() else f"{threshold:.1%}"
+    return f"{threshold:,g}"
+
+
 class SignalForm(forms.ModelForm):
     """Admin builds the model form from this base (its fields come from the admin's fieldsets)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "threshold" in self.fields:
+            self.fields["threshold"].help_text = THRESHOLD_HELP
 
     def clean(self):
         data = super().clean()
@@ -91,20 +110,20 @@ class SignalAdmin(SimpleHistoryAdmin):
     form = SignalForm
     # Adds "Preview impact (last 12 months)": posts the unsaved form to dashboards.backtest_views.
     change_form_template = "dashboards/backtest/signal_change_form.html"
+    # Fits 1366 px beside admin's sidebar with Threshold in view (key and order are in the form; the
+    # list is sorted by order); tests/browser/test_config_preview_browser.py checks it does not scroll.
     list_display = (
         "name",
-        "key",
         "active",
         "priority",
         "points",
-        "metric",
-        "operator",
-        "threshold",
-        "persistence_days",
+        "condition",
+        "threshold_shown",
+        "days",
         "expansion_type",
-        "order",
     )
-    list_editable = ("active", "points", "threshold", "persistence_days", "order")
+    # Nothing is edited in the list: every change that moves EQLs goes through the form and its
+    # "Preview impact" next to Save (#15).
     list_filter = ("active", "priority", "expansion_type")
     search_fields = ("name", "key", "metric")
     history_list_display = ("threshold", "points", "active")
@@ -128,6 +147,21 @@ class SignalAdmin(SimpleHistoryAdmin):
         ("Commercial gap", {"fields": ("expansion_type", "target", "default_uplift", "hypothesis")}),
         ("What to say", {"fields": ("opening_angle", "discovery_questions")}),
     )
+
+    @admin.display(description="Fires when", ordering="metric")
+    def condition(self, obj: SignalDefinition) -> str:
+        """The metric and its comparison, read with the Threshold column: 'seats_active ≥' 90%."""
+        return f"{obj.metric} {obj.get_operator_display()}"
+
+    @admin.display(description="Days", ordering="persistence_days")
+    def days(self, obj: SignalDefinition) -> int:
+        """Persistence: the days in a row the condition must hold."""
+        return obj.persistence_days
+
+    @admin.display(description="Threshold", ordering="threshold")
+    def threshold_shown(self, obj: SignalDefinition) -> str:
+        shared = bool(obj.denominator_metric or obj.denominator_field)
+        return threshold_text(float(obj.threshold), compare=obj.compare, shared=shared)
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -170,7 +204,7 @@ class GateAdmin(SimpleHistoryAdmin):
         "skip_if_missing",
         "segments",
     )
-    list_editable = ("order", "active", "value", "action")
+    # No inline edits: a gate's change goes through the form and its "Preview impact" (#15).
     list_filter = ("action", "active")
     search_fields = ("name", "subject")
 
@@ -186,6 +220,8 @@ class GateAdmin(SimpleHistoryAdmin):
 
 @admin.register(EqlPolicy)
 class EqlPolicyAdmin(SimpleHistoryAdmin):
+    """The one policy row; its form has "Preview impact" next to Save (templates/admin/scoring/eqlpolicy)."""
+
     list_display = (
         "__str__",
         "score_threshold",

@@ -352,6 +352,23 @@ def config_with_overrides(
     return config
 
 
+def config_with_gate(
+    base: cfg.ScoringConfig, original_name: str | None, gate: cfg.GateSpec | None
+) -> cfg.ScoringConfig:
+    """``base`` with the gate named ``original_name`` replaced by ``gate`` (an edited admin form), or
+    dropped (``gate`` None: switched off); a new gate (no original) is added. Gates stay in order."""
+    gates = [g for g in base.gates if original_name is None or g.name != original_name]
+    if gate is not None:
+        gates.append(gate)
+    gates.sort(key=lambda g: (g.order, g.name))
+    return dataclasses.replace(base, gates=tuple(gates))
+
+
+def config_with_policy(base: cfg.ScoringConfig, policy: cfg.PolicySpec) -> cfg.ScoringConfig:
+    """``base`` with the EQL policy replaced (an edited admin form)."""
+    return dataclasses.replace(base, policy=policy)
+
+
 def spec_to_dict(spec: cfg.SignalSpec) -> dict[str, Any]:
     data = dataclasses.asdict(spec)
     data["discovery_questions"] = list(spec.discovery_questions)

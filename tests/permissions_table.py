@@ -50,6 +50,9 @@ PARAMS: dict[str, dict[str, str]] = {
     "backtest": {"pk": "backtest"},
     "backtest-progress": {"pk": "backtest"},
     "backtest-signal-preview": {"pk": "signal"},
+    "backtest-gate-preview": {"pk": "gate"},
+    "backtest-policy-preview": {"pk": "policy"},
+    "backtest-routing-preview": {"pk": "routing_rule"},
 }
 
 #: What a state-changing request sends (form fields unless ``json``/``csv``); others send an empty form.
@@ -608,6 +611,16 @@ backtest-signal-preview-new                          GET     login  403    403  
 backtest-signal-preview-new                          POST    login  403    403      403    403     422    403
 backtest-signal-preview                              GET     login  403    403      403    403     405    403
 backtest-signal-preview                              POST    login  403    403      403    403     422    403
+backtest-gate-preview-new                            GET     login  403    403      403    403     405    403
+backtest-gate-preview-new                            POST    login  403    403      403    403     422    403
+backtest-gate-preview                                GET     login  403    403      403    403     405    403
+backtest-gate-preview                                POST    login  403    403      403    403     422    403
+backtest-policy-preview                              GET     login  403    403      403    403     405    403
+backtest-policy-preview                              POST    login  403    403      403    403     422    403
+backtest-routing-preview-new                         GET     login  403    403      403    403     405    403
+backtest-routing-preview-new                         POST    login  403    403      403    403     422    403
+backtest-routing-preview                             GET     login  403    403      403    403     405    403
+backtest-routing-preview                             POST    login  403    403      403    403     422    403
 
 inbox                                                GET     login  ok     ok       ok     ok      ok     ok
 inbox                                                POST    login  405    405      405    405     405    405

@@ -164,7 +164,7 @@ def build_world() -> dict:
     from rest_framework.authtoken.models import Token
 
     from dashboards.models import BacktestRun
-    from routing.models import Delivery, Notification, WebhookDelivery, WebhookEndpoint
+    from routing.models import Delivery, Notification, RoutingRule, WebhookDelivery, WebhookEndpoint
     from routing.services import eql_transition
     from scoring.models import EqlPolicy, Gate, ScoringPass, SignalDefinition
 
@@ -228,6 +228,9 @@ def build_world() -> dict:
         "entry": entry,
         "backtest": backtest,
         "signal": signal,
+        "gate": Gate.objects.order_by("pk").first(),
+        "policy": EqlPolicy.objects.order_by("pk").first(),
+        "routing_rule": RoutingRule.objects.order_by("pk").first(),
         "users.csv": "users.csv",
         # Admin URLs about people point at the RevOps user: RevOps trying to escalate itself.
         User: revops,
