@@ -19,6 +19,7 @@ from expansion.models import CLOSED_STATUSES, EQL, OPEN_STATUSES, Account, Activ
 from routing import lifecycle
 from routing.lifecycle import TransitionError
 from routing.models import Notification, ReasonCode
+from routing.rules import ROUTE_CSM_REVIEW
 from routing.selectors import eqls_visible
 from routing.services import actor_of, eql_view
 from scoring.config import MODULE_WILDCARD
@@ -35,6 +36,7 @@ NOTIFICATION_LIMIT = 10
 
 #: Every action the inbox can offer, in the order buttons appear.
 ACTION_EVENTS = (
+    *lifecycle.REVIEW_EVENTS,
     "csm_release",
     "csm_hold",
     lifecycle.CONTACTED,
@@ -122,8 +124,8 @@ def queue(user: User, filters: QueueFilters, *, now: dt.datetime | None = None) 
     statuses = STATUS_FILTERS.get(filters.status, (filters.status,) if filters.status else OPEN_STATUSES)
     if statuses is not None:
         qs = qs.filter(status__in=statuses)
-    if filters.route:
-        qs = qs.filter(route=filters.route)
+    # CSM review items are not sales EQLs: they have their own list (``review_items``) unless asked for.
+    qs = qs.filter(route=filters.route) if filters.route else qs.exclude(route=ROUTE_CSM_REVIEW)
     if filters.priority:
         qs = qs.filter(priority=filters.priority)
     if filters.signal:
@@ -148,6 +150,35 @@ def _page_number(value: object) -> int:
         return max(1, int(str(value)))
     except (TypeError, ValueError):
         return 1
+
+
+#: The review list's status filter: open review items (to decide) or decided ones.
+REVIEW_STATUSES = {"open": OPEN_STATUSES, "closed": CLOSED_STATUSES}
+#: Review items per page.
+REVIEW_PAGE_SIZE = 25
+
+
+def review_items(user: User, *, status: str = "open") -> QuerySet[EQL]:
+    """The CSM review items ``user`` decides or oversees, oldest first (the longest waiting on top).
+
+    A CSM: the review items they own, and the unassigned ones on their accounts; a Manager, RevOps
+    (and Finance, read-only): the ones ``eqls_visible`` shows them. Records with account, owner, CSM."""
+    qs = eqls_visible(user=user).filter(route=ROUTE_CSM_REVIEW)
+    qs = qs.filter(status__in=REVIEW_STATUSES.get(status, OPEN_STATUSES))
+    if not (user.is_superuser or user.role in ("Manager", "RevOps", "Finance")):
+        qs = qs.filter(Q(owner=user) | Q(owner__isnull=True, csm=user))
+    if status == "closed":
+        return qs.order_by("-closed_at", "-pk")
+    return qs.order_by("created_at", "pk")
+
+
+def dismiss_reasons() -> list[ReasonCode]:
+    """The declined reasons a review item can be dismissed with (churn risk has its own action)."""
+    return list(
+        ReasonCode.objects.filter(kind=ReasonCode.Kind.DECLINED, active=True)
+        .exclude(code=lifecycle.CHURN_RISK)
+        .order_by("label")
+    )
 
 
 def queue_page(

@@ -29,6 +29,7 @@ from dashboards import sparkline
 from dashboards.forms import EventForm, QueueFilterForm
 from dashboards.templatetags.inbox import EVENT_LABELS
 from expansion.models import EQL
+from routing import lifecycle
 from routing.attribution.services import credit_proposal
 from routing.lifecycle import TransitionError
 from routing.models import Notification
@@ -104,6 +105,40 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 
 # --------------------------------------------------------------------------------------------------
+# CSM review items
+# --------------------------------------------------------------------------------------------------
+
+#: What the confirmation says after a review decision.
+REVIEW_DONE = {
+    lifecycle.REVIEW_PROMOTE: "Promoted to an EQL for the AE",
+    lifecycle.REVIEW_RISK: "Marked a churn risk and handed to retention",
+    lifecycle.REVIEW_DISMISS: "Review item dismissed",
+}
+
+
+@login_required
+@require_GET
+def reviews(request: HttpRequest) -> HttpResponse:
+    """CSM review items (a watch signal fired; no score, no estimate): the CSM decides each one,
+    promote to an EQL for the AE, mark a churn risk for retention, or dismiss with a reason."""
+    status = "closed" if request.GET.get("status") == "closed" else "open"
+    page = Paginator(
+        selectors.review_items(request.user, status=status), selectors.REVIEW_PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    rows = [{"eql": e, "actions": selectors.available_actions(request.user, e)} for e in page.object_list]
+    context = {
+        "page": page,
+        "rows": rows,
+        "status": status,
+        "signals": selectors.signal_catalog(),
+        "dismiss_reasons": selectors.dismiss_reasons() if any(r["actions"] for r in rows) else [],
+        "show_owner": selectors.sees_owners(request.user),
+        "reviews_url": request.get_full_path(),
+    }
+    return render(request, "dashboards/reviews.html", {**_page_context(request), **context})
+
+
+# --------------------------------------------------------------------------------------------------
 # EQL page
 # --------------------------------------------------------------------------------------------------
 
@@ -134,6 +169,7 @@ def _eql_context(request: HttpRequest, eql: EQL, signals: dict) -> dict:
         "actions": actions,
         "owner_logs_sales": selectors.owner_logs_sales(request.user, eql),
         "reason_codes": selectors.reason_codes() if needs_codes else {},
+        "dismiss_reasons": selectors.dismiss_reasons() if lifecycle.REVIEW_DISMISS in actions else [],
         "activities": activities,
         "more_activities": more,
         "now": timezone.now(),
@@ -229,7 +265,8 @@ def eql_event(request: HttpRequest, pk: int) -> HttpResponse:
             error, status = "You can read this EQL but not change it.", FORBIDDEN
         except TransitionError as exc:
             error, status = _sentence(str(exc)), INVALID
-    done = "" if error else f"{EVENT_LABELS.get(event, event)} · {eql.account.name}"
+    label = REVIEW_DONE.get(event) or EVENT_LABELS.get(event, event)
+    done = "" if error else f"{label} · {eql.account.name}"
 
     if not request.htmx:
         if not error:

@@ -122,7 +122,9 @@ class EQLViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     @action(detail=True, methods=["post"], url_path="events")
     def events(self, request: Request, pk=None) -> Response:
         """Record a lifecycle event: contacted, call_booked, proposal_sent, won, lost, declined, csm_hold,
-        csm_release or note. Invalid transitions answer 400 and change nothing."""
+        csm_release or note; on a CSM review item (route csm_review) review_promote (to an EQL for the
+        AE), review_risk (declined, reason churn_risk: handed to retention) or review_dismiss (declined
+        with a declined reason code). Invalid transitions answer 400 and change nothing."""
         eql = self.get_object()  # 404 when not visible to this user
         data = EventSerializer(data=request.data)
         data.is_valid(raise_exception=True)

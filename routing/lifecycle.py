@@ -16,13 +16,14 @@ from expansion.statuses import (
     PROPOSAL_SENT,
     WON,
 )
-from routing.rules import OWNER_ROLE
+from routing.rules import OWNER_ROLE, ROUTE_CSM_REVIEW
 
 # The statuses are defined once, in expansion.statuses; the lifecycle speaks of them (and of the events
 # named after them) as lifecycle.WON etc., so they are part of this module's interface.
 __all__ = [
     "ACTIVITY_TYPE",
     "CALL_BOOKED",
+    "CHURN_RISK",
     "CLOSED",
     "CONTACTED",
     "CSM_EVENTS",
@@ -34,6 +35,10 @@ __all__ = [
     "OPEN",
     "OUTREACH",
     "PROPOSAL_SENT",
+    "REVIEW_DISMISS",
+    "REVIEW_EVENTS",
+    "REVIEW_PROMOTE",
+    "REVIEW_RISK",
     "SALES_EVENTS",
     "STATUS_EVENTS",
     "TRANSITIONS",
@@ -45,6 +50,7 @@ __all__ = [
     "can_act",
     "check_event",
     "is_overdue",
+    "is_review_item",
     "may_log_sales",
     "sla_outcome",
 ]
@@ -61,7 +67,15 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 STATUS_EVENTS = tuple(TRANSITIONS)
 CSM_EVENTS = ("csm_hold", "csm_release")
-EVENTS = (*STATUS_EVENTS, *CSM_EVENTS, "note")
+#: A CSM review item's outcomes (a watch signal fired: the CSM judges it): promote it to an EQL for the
+#: AE, close it as a churn risk handed to retention, or dismiss it with a declined reason.
+REVIEW_PROMOTE = "review_promote"
+REVIEW_RISK = "review_risk"
+REVIEW_DISMISS = "review_dismiss"
+REVIEW_EVENTS = (REVIEW_PROMOTE, REVIEW_RISK, REVIEW_DISMISS)
+#: The declined reason a churn-risk review item closes with (a row of routing.ReasonCode).
+CHURN_RISK = "churn_risk"
+EVENTS = (*STATUS_EVENTS, *CSM_EVENTS, *REVIEW_EVENTS, "note")
 OUTREACH = (CONTACTED, CALL_BOOKED, PROPOSAL_SENT)
 #: The sales steps: only the EQL's owner logs them (RevOps and the owner's manager may stand in).
 SALES_EVENTS = STATUS_EVENTS
@@ -92,6 +106,12 @@ class EqlView:
     csm_id: int | None
     owner_manager_id: int | None
     review_state: str
+    self_serve_gate: bool = False
+
+
+def is_review_item(eql: EqlView) -> bool:
+    """A CSM review item: a watch signal fired, nobody scored or estimated it, the CSM judges it."""
+    return eql.route == ROUTE_CSM_REVIEW
 
 
 def can_act(actor: Actor, eql: EqlView) -> bool:
@@ -138,6 +158,14 @@ def check_event(
         if not note.strip():
             raise TransitionError("a note needs some text")
         return
+    if event in REVIEW_EVENTS:
+        _check_review_event(event=event, actor=actor, eql=eql, reason=reason, reason_codes=reason_codes)
+        return
+    if is_review_item(eql):
+        raise TransitionError(
+            "this is a CSM review item (a watch signal fired), not a sales EQL: the CSM promotes it to"
+            " an EQL for the AE, marks it a churn risk for retention, or dismisses it with a reason"
+        )
     if event in CSM_EVENTS:
         if eql.status not in OPEN:
             raise TransitionError(f"the EQL is {eql.status}; only open EQLs have a CSM review window")
@@ -173,6 +201,35 @@ def check_event(
             )
     if event == WON and (amount is None or amount <= 0):
         raise TransitionError("won needs the expansion ARR (a positive amount)")
+
+
+def _check_review_event(
+    *, event: str, actor: Actor, eql: EqlView, reason: str, reason_codes: tuple[str, ...]
+) -> None:
+    if not is_review_item(eql):
+        raise TransitionError(
+            "only a CSM review item can be promoted, marked a churn risk or dismissed; this is an EQL"
+        )
+    if eql.status not in OPEN:
+        raise TransitionError(f"the review item is already closed ({eql.status.replace('_', ' ')})")
+    # may_log_sales on a CSM-owned route: the owning CSM (the account's CSM while unassigned), the
+    # owner's manager (any Manager while unassigned), RevOps.
+    if not may_log_sales(actor, eql):
+        raise TransitionError("only the review item's CSM, their manager or RevOps can decide a review item")
+    if event == REVIEW_PROMOTE and eql.self_serve_gate:
+        raise TransitionError(
+            "the self-serve gate applies to this account, so it is never AE-led; dismiss it or mark it"
+            " a churn risk instead"
+        )
+    if event == REVIEW_DISMISS:
+        if not reason:
+            raise TransitionError("dismissing a review item needs a reason")
+        if reason == CHURN_RISK:
+            raise TransitionError(
+                "a churn risk is not dismissed: use Mark as churn risk, which hands it to retention"
+            )
+        if reason_codes and reason not in reason_codes:
+            raise TransitionError(f"unknown reason {reason!r}; expected one of {', '.join(reason_codes)}")
 
 
 # ------------------------------------------------------------------------------------------ SLA

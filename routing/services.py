@@ -35,6 +35,10 @@ class RoutingRequest:
     facts: rules.RouteFacts
     ae_id: int | None
     csm_id: int | None
+    #: A route a person chose (a CSM promoting a review item to the AE), used instead of the rules;
+    #: its ``chosen_rule`` is recorded as the rule that routed it.
+    chosen_route: str = ""
+    chosen_rule: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,12 @@ def eqls_assign(*, requests: Sequence[RoutingRequest], at: dt.datetime) -> list[
     )
     out = []
     for request in requests:
-        decision = rules.decide_route(request.facts, rule_specs)
+        if request.chosen_route:
+            decision = rules.RouteDecision(
+                request.chosen_route, True, request.chosen_rule or "chosen by a person"
+            )
+        else:
+            decision = rules.decide_route(request.facts, rule_specs)
         role = rules.OWNER_ROLE[decision.route]
         owner = rules.choose_owner(
             preferred=request.ae_id if role == "AE" else request.csm_id,
@@ -135,6 +144,7 @@ def eql_view(eql: EQL) -> EqlView:
         csm_id=eql.csm_id,
         owner_manager_id=owner_manager,
         review_state=eql.review_state,
+        self_serve_gate=eql.self_serve_gate,
     )
 
 
@@ -261,7 +271,12 @@ def eql_transition(
         raise TransitionError("the event time is in the future")
     if when < eql.created_at:
         raise TransitionError("the event time is before the EQL was created")
-    codes = _reason_codes(event) if event in (lifecycle.DECLINED, lifecycle.LOST) else ()
+    if event in (lifecycle.DECLINED, lifecycle.LOST):
+        codes = _reason_codes(event)
+    elif event == lifecycle.REVIEW_DISMISS:
+        codes = tuple(c for c in _reason_codes(lifecycle.DECLINED) if c != lifecycle.CHURN_RISK)
+    else:
+        codes = ()
     lifecycle.check_event(
         event=event,
         actor=actor,
@@ -292,6 +307,14 @@ def eql_transition(
             eql.close_reason = reason
             if event == lifecycle.WON:
                 eql.won_arr = expansion_arr
+    elif event == lifecycle.REVIEW_PROMOTE:
+        _review_promote(eql, when)
+    elif event in (lifecycle.REVIEW_RISK, lifecycle.REVIEW_DISMISS):
+        # Closed as declined, so the suppression window starts as after any close.
+        reason = lifecycle.CHURN_RISK if event == lifecycle.REVIEW_RISK else reason
+        eql.status = lifecycle.DECLINED
+        eql.closed_at = when
+        eql.close_reason = reason
     elif event == "csm_hold":
         eql.review_state = "held"
         eql.hold_note = note.strip()
@@ -320,8 +343,47 @@ def eql_transition(
     if event in ("csm_hold", "csm_release"):
         kind = Notification.Kind.HOLD if event == "csm_hold" else Notification.Kind.RELEASE
         notify(eqls=[eql], kind=kind)
+    if event == lifecycle.REVIEW_PROMOTE:
+        notify(eqls=[eql], kind=Notification.Kind.EQL_CHANGED)
     webhooks.webhooks_queue(eql_ids=[eql.pk], event_for={eql.pk: f"eql.{event}"})
     return eql
+
+
+#: The rule recorded on an EQL a CSM promoted from review (evaluation["route_rule"]).
+PROMOTED_RULE = "promoted from CSM review by the CSM"
+
+
+def _review_promote(eql: EQL, when: dt.datetime) -> None:
+    """Route a review item to the AE like an upgrade: the account's AE (or the least loaded one) owns
+    it, with the CSM involved, and its SLA clock starts now; it is no longer a review item."""
+    account = eql.account
+    facts = rules.RouteFacts(
+        estimate=float(eql.estimated_expansion_arr or 0),
+        expansion_type=eql.expansion_type,
+        priority=eql.priority,
+        segment=account.segment or "",
+        plan_tier=account.plan_tier or "",
+        watch_only=False,
+        self_serve_gate=eql.self_serve_gate,
+    )
+    request = RoutingRequest(
+        facts=facts,
+        ae_id=account.ae_id,
+        csm_id=eql.csm_id or account.csm_id,
+        chosen_route=rules.ROUTE_AE,
+        chosen_rule=PROMOTED_RULE,
+    )
+    (a,) = eqls_assign(requests=[request], at=when)
+    eql.route = a.route
+    eql.csm_involvement_required = a.csm_involvement_required
+    eql.owner_id = a.owner_id
+    eql.unassigned = a.owner_id is None
+    eql.csm_id = a.csm_id
+    eql.assigned_at = a.assigned_at
+    eql.sla_deadline = a.sla_deadline
+    eql.review_window_ends_at = a.review_window_ends_at
+    eql.review_state = a.review_state
+    eql.evaluation = {**(eql.evaluation or {}), "route_rule": a.rule}
 
 
 def _medium_sla_hours() -> int:
