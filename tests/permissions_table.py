@@ -637,6 +637,9 @@ eql_event                                            POST    login  ok     404  
 eql_event                                            hx:GET  login  405    405      405    405     405    405
 eql_event                                            hx:POST login  ok     404      ok     ok      ok     403
 
+reviews                                              GET     login  ok     ok       ok     ok      ok     ok
+reviews                                              POST    login  405    405      405    405     405    405
+
 notifications                                        GET     login  ok     ok       ok     ok      ok     ok
 notifications                                        POST    login  405    405      405    405     405    405
 notifications                                        hx:GET  login  ok     ok       ok     ok      ok     ok

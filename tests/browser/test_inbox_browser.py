@@ -226,7 +226,7 @@ def test_csm_holds_and_the_ae_reads_the_note(page: Page, live_server, team, arti
 
     sign_in(page, base, team["csm"])
     review = row(page, team["review"])
-    expect(review).to_contain_text("In CSM review")
+    expect(review).to_contain_text("CSM look-first window")
     review.get_by_role("link", name="Cobalt Labs").click()
     page.get_by_label("Context note for the owner").fill(note)
     page.get_by_role("button", name="Hold with note").click()

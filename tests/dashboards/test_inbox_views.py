@@ -226,7 +226,7 @@ def test_queue_shows_the_columns_and_sorts_by_score_then_age_or_by_sla(client, p
     assert "61,725" in row
     assert "Overdue by 5 h" in row  # words, not only colour
     assert "sla-overdue" in row
-    assert "In CSM review" in row
+    assert "CSM look-first window" in row  # the medium AE window, not a CSM review item
 
 
 def test_queue_filters_and_search(client, people):
