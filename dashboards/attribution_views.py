@@ -11,7 +11,7 @@ import csv
 from collections import defaultdict
 from collections.abc import Callable
 from decimal import Decimal
-from functools import wraps
+from functools import partial, wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -24,6 +24,7 @@ from django.views.decorators.http import require_safe
 
 from dashboards.forms import LogFilterForm
 from dashboards.history import TRACKED, change_rows, history_union
+from dashboards.templatetags import inbox as inbox_tags
 from expansion.models import EQL, Role, User
 from routing.attribution import rules
 from routing.attribution.exports import csv_rows
@@ -160,7 +161,7 @@ def attribution_eql(request: HttpRequest, eql_id: int) -> HttpResponse:
     context = {
         "eql": eql,
         "entries": entries,
-        "steps": decision_steps(eql, basis, entries),
+        "steps": decision_steps(eql, basis, entries, money=partial(inbox_tags.money, digits=2)),
         "basis": basis,
         "proposal": proposal,
         "net": list(net.values()),

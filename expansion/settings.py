@@ -156,6 +156,19 @@ TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 
+# --- How amounts and dates read on the pages ------------------------------------------------------
+# The currency every amount is in and shown with ("$74,398"; a code without a symbol in the
+# formatter's map is written after the amount: "74,398 CHF"). JSON, CSV and the API keep plain
+# numbers and ISO dates. One date format across the app, used by the `when` template filter:
+# "4 Dec 2025" and "4 Dec 2025, 14:05" (local time). The locale's own formats (en-us: "Dec. 4, 2025")
+# are not used for display.
+REPORTING_CURRENCY = (os.environ.get("REPORTING_CURRENCY", "") or "USD").strip().upper()
+DATE_FORMAT = "j M Y"
+DATETIME_FORMAT = "j M Y, H:i"
+SHORT_DATE_FORMAT = "j M Y"
+SHORT_DATETIME_FORMAT = "j M Y, H:i"
+# -----------------------------------------------------------------------------------------------------
+
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))

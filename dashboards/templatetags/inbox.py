@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import template
+from django.conf import settings
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.dateformat import format as django_date_format
 from django.utils.safestring import mark_safe
 
 from dashboards import formatting
+from expansion.models import Route
 from routing import lifecycle
 
 register = template.Library()
@@ -33,6 +35,9 @@ EVENT_LABELS = {
     "csm_hold": "Held by CSM",
     "csm_release": "Released by CSM",
     "note": "Note",
+    "review_promote": "Promoted to an EQL for the AE",
+    "review_risk": "Marked as churn risk, handed to retention",
+    "review_dismiss": "Dismissed",
 }
 ACTION_LABELS = {
     "contacted": "Log contact",
@@ -53,10 +58,38 @@ def _number(value: float) -> str:
     return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
+def reporting_currency() -> str:
+    """The currency amounts are shown in (setting ``REPORTING_CURRENCY``, "USD" by default)."""
+    return getattr(settings, "REPORTING_CURRENCY", "") or "USD"
+
+
 @register.filter
-def money(value: Any) -> str:
-    """48000 -> '48,000' (reporting currency, whole units); empty when there is none."""
-    return formatting.money(value, missing="")
+def money(value: Any, digits: int = 0) -> str:
+    """48000 -> '$48,000' (reporting currency, whole units unless digits); empty when there is none."""
+    return formatting.money(value, currency=reporting_currency(), digits=int(digits), missing="")
+
+
+@register.filter
+def health(value: Any) -> str:
+    """65 -> '65/100'; empty when there is none."""
+    return formatting.health(value, missing="")
+
+
+def _local(value: Any) -> Any:
+    if isinstance(value, dt.datetime) and timezone.is_aware(value):
+        return timezone.localtime(value)
+    return value
+
+
+@register.filter
+def when(value: Any, kind: str = "") -> str:
+    """The one date format of the app: a date '4 Dec 2025', a datetime '4 Dec 2025, 14:05' (local
+    time); ``|when:"date"`` shows only the day of a datetime. Empty when there is none."""
+    if value in (None, ""):
+        return ""
+    value = _local(value)
+    with_time = isinstance(value, dt.datetime) and kind != "date"
+    return django_date_format(value, settings.DATETIME_FORMAT if with_time else settings.DATE_FORMAT)
 
 
 @register.filter
@@ -66,7 +99,7 @@ def percent(value: Any, digits: int = 0) -> str:
 
 
 def humanize_key(key: str) -> str:
-    return (key or "").replace("_", " ").strip().capitalize()
+    return formatting.key_label(key)
 
 
 @register.filter
@@ -108,7 +141,7 @@ class SlaState:
 
     @property
     def headline(self) -> str:
-        """The EQL page's line: 'SLA: 5 h left', 'SLA met at 3 Dec, 14:05', 'SLA missed by 2 h 05 m'."""
+        """The EQL page's line: 'SLA: 5 h left', 'SLA met at 3 Dec 2026, 14:05', 'SLA missed by 2 h 05 m'."""
         return self.text if self.settled else f"SLA: {self.text}"
 
 
@@ -125,7 +158,7 @@ def _span(delta: dt.timedelta) -> str:
 
 
 def _moment(value: dt.datetime) -> str:
-    return date_format(timezone.localtime(value), "j M, H:i")
+    return when(value)
 
 
 def sla_state_of(
@@ -136,7 +169,7 @@ def sla_state_of(
     first_contact_at: dt.datetime | None = None,
     started_at: dt.datetime | None = None,
 ) -> SlaState:
-    """'5 h 10 m left', 'Overdue by 2 h 05 m', 'SLA met at 3 Dec, 14:05', 'SLA missed by 1 h 30 m',
+    """'5 h 10 m left', 'Overdue by 2 h 05 m', 'SLA met at 3 Dec 2026, 14:05', 'SLA missed by 1 h 30 m',
     'No SLA' or 'Closed' (the rule is ``routing.lifecycle.sla_outcome``)."""
     now = now or timezone.now()
     outcome = lifecycle.sla_outcome(
@@ -183,14 +216,14 @@ def signal_sentence_of(trigger: dict, definition: Any | None, target: str = "") 
 
     'Seat utilisation 94% ≥ 90% for 7 days', 'Team spread +2 vs 30 days ago (rule > 0)',
     'Export volume 3.4 times its level 90 days ago' (with a multiplication sign),
-    'Feature adjacency (analytics) 7 ≥ 3'."""
+    'Feature adjacency (Integrations hub) 17 ≥ 3'."""
     value, threshold = trigger.get("value"), trigger.get("threshold")
     if definition is None:
         return (
             f"{humanize_key(trigger.get('signal', ''))} {_reading(value, as_percent=False)} "
             f"(threshold {_reading(threshold, as_percent=False)})"
         )
-    name = definition.name + (f" ({target})" if target else "")
+    name = definition.name + (f" ({humanize_key(target)})" if target else "")
     symbol = OPERATOR_SYMBOLS.get(definition.operator, definition.operator)
     if definition.compare == "change":
         shown = "—" if value is None else (f"+{_number(value)}" if value > 0 else _number(value))
@@ -228,6 +261,31 @@ def script_json(text: str) -> str:
     return mark_safe(str(text).translate(_JSON_SCRIPT_ESCAPES))  # nosec B308, B703: escaped above
 
 
+def route_label_of(key: str) -> str:
+    """'ae' -> 'AE-led', 'csm_review' -> 'CSM review' (the route's own label)."""
+    try:
+        return Route(key).label
+    except ValueError:
+        return humanize_key(key)
+
+
+@register.filter
+def route_label(key: str) -> str:
+    return route_label_of(key)
+
+
+@register.filter
+def person_name(email: str, eql: Any) -> str:
+    """The name of the person on an EQL (owner, CSM, the account's CSM) with this email; the email
+    itself when none of them has it or the person has no name."""
+    wanted = (email or "").strip().lower()
+    account = getattr(eql, "account", None)
+    for person in (getattr(eql, "owner", None), getattr(eql, "csm", None), getattr(account, "csm", None)):
+        if person is not None and (person.email or "").lower() == wanted:
+            return person.display_name
+    return email
+
+
 @register.filter
 def key_label(key: str) -> str:
     """'bad_timing' -> 'Bad timing'."""
@@ -249,8 +307,8 @@ def series_summary_of(series: Any) -> str:
         return f"{v * 100:.0f}%" if series.percent else _number(round(v, 2))
 
     text = (
-        f"{series.label} went from {show(series.values[0])} on {series.dates[0]:%d %b} "
-        f"to {show(series.values[-1])} on {series.dates[-1]:%d %b}"
+        f"{series.label} went from {show(series.values[0])} on {formatting.day(series.dates[0])} "
+        f"to {show(series.values[-1])} on {formatting.day(series.dates[-1])}"
     )
     if series.threshold is not None:
         text += f"; threshold {show(series.threshold)}"

@@ -4,14 +4,16 @@ decision tree. Query counts stay fixed whatever the number of entries."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q, QuerySet, Sum
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
 
-from expansion.models import EQL, AttributionEntry, User
+from expansion.models import EQL, AttributionEntry, Route, User
 from routing.attribution import rules
 
 QUARTER_RE = re.compile(r"^(\d{4})-Q([1-4])$")
@@ -69,8 +71,43 @@ class Step:
     taken: bool = True
 
 
-def decision_steps(eql: EQL, basis: dict, entries: list[AttributionEntry]) -> list[Step]:
+def _plain_money(value: Any) -> str:
+    return f"{Decimal(str(value)):,.2f}"
+
+
+def _day(value: Any) -> str:
+    """'4 Dec 2025' (local time), the app's date format."""
+    if value is None:
+        return "an unknown date"
+    return date_format(timezone.localtime(value), "j M Y")
+
+
+def _route_label(key: str) -> str:
+    try:
+        return Route(key).label
+    except ValueError:
+        return str(key)
+
+
+def decision_steps(
+    eql: EQL,
+    basis: dict,
+    entries: list[AttributionEntry],
+    *,
+    money: Callable[[Any], str] = _plain_money,
+) -> list[Step]:
+    """The questions Finance asks of one EQL's credit, answered in words: route labels ("AE-led"),
+    people by name, amounts through ``money`` (the page passes the reporting-currency formatter)."""
     route = basis.get("route", eql.route)
+    people = {
+        p.email.lower(): p.display_name
+        for p in [eql.owner, eql.csm, eql.account.csm, *(e.person for e in entries)]
+        if p is not None and p.email
+    }
+
+    def named(email: str | None) -> str:
+        return people.get((email or "").lower(), email or "")
+
     involvement = basis.get("csm_involvement_required", eql.csm_involvement_required)
     threshold = basis.get("co_owned_threshold")
     estimate = basis.get("estimated_expansion_arr", str(eql.estimated_expansion_arr))
@@ -79,26 +116,29 @@ def decision_steps(eql: EQL, basis: dict, entries: list[AttributionEntry]) -> li
         Step(
             "Was the EQL won?",
             f"{eql.get_status_display()}"
-            + (f", {eql.won_arr:,.2f} expansion ARR on {eql.closed_at:%Y-%m-%d}" if eql.won_arr else ""),
+            + (f", {money(eql.won_arr)} expansion ARR on {_day(eql.closed_at)}" if eql.won_arr else ""),
             "" if eql.status == "won" else "No credit is recorded until an EQL is won.",
         ),
         Step(
             "Which route did routing choose?",
-            f"{route}" + (f" — rule “{basis.get('route_rule')}”" if basis.get("route_rule") else ""),
+            _route_label(route) + (f" — rule “{basis.get('route_rule')}”" if basis.get("route_rule") else ""),
             basis.get("route_rule_conditions", ""),
         ),
     ]
     if route == rules.ROUTE_AE:
-        above = f"threshold: estimate ≥ {threshold}" if threshold else "no estimate threshold configured"
+        above = (
+            f"threshold: estimate ≥ {money(threshold)}" if threshold else "no estimate threshold configured"
+        )
         steps.append(
             Step(
                 "Is CSM involvement required (co-owned: module expansion or above the routing threshold)?",
-                f"{'Yes' if involvement else 'No'} (estimate {estimate}; {above})",
+                f"{'Yes' if involvement else 'No'} (estimate {money(estimate)}; {above})",
             )
         )
         if involvement:
             split = (
-                ", ".join(f"{s['email']} {s['percent']}%" for s in basis.get("split", [])) or "not entered"
+                ", ".join(f"{named(s['email'])} {s['percent']}%" for s in basis.get("split", []))
+                or "not entered"
             )
             steps.append(
                 Step(
@@ -111,15 +151,15 @@ def decision_steps(eql: EQL, basis: dict, entries: list[AttributionEntry]) -> li
             steps.append(
                 Step(
                     "AE-owned: who owns and closed it?",
-                    basis.get("owner") or (eql.owner.email if eql.owner else "nobody"),
+                    named(basis.get("owner")) or (eql.owner.display_name if eql.owner else "nobody"),
                     "The owner gets 100% quota credit.",
                 )
             )
     else:
         steps.append(
             Step(
-                "CSM-led route (csm, self-serve or CSM review): who is the CSM owner?",
-                basis.get("owner") or (eql.owner.email if eql.owner else "nobody"),
+                "CSM-led route (CSM-led, Self-serve or CSM review): who is the CSM owner?",
+                named(basis.get("owner")) or (eql.owner.display_name if eql.owner else "nobody"),
                 "No quota credit; the CSM owner's credit is attainment (100% of the won ARR).",
             )
         )
@@ -127,7 +167,7 @@ def decision_steps(eql: EQL, basis: dict, entries: list[AttributionEntry]) -> li
     steps.append(
         Step(
             "Who is the CSM of the account's book?",
-            book or "nobody",
+            named(book) or "nobody",
             "Book attainment: 100% of the won ARR (once per CSM per deal)."
             if book
             else "No book attainment.",
@@ -138,7 +178,8 @@ def decision_steps(eql: EQL, basis: dict, entries: list[AttributionEntry]) -> li
             Step(
                 "Credit recorded at close",
                 "; ".join(
-                    f"{e.person.email}: {e.credit_type} {e.percent}% = {e.amount:,.2f}" for e in originals
+                    f"{e.person.display_name}: {e.credit_type} {e.percent}% = {money(e.amount)}"
+                    for e in originals
                 ),
             )
         )

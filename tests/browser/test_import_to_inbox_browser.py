@@ -145,8 +145,10 @@ def test_ae_books_a_call_on_an_eql_scored_from_an_imported_export(page: Page, li
     top = rows.first
     expect(top.locator("[data-label=Account]")).to_contain_text("Harbor Freight Systems")
     expect(top.locator("[data-label='Primary signal']")).to_contain_text("Seat utilisation")
-    expect(top.locator("[data-label=Estimate]")).to_have_text(f"{CONTRACT_ARR * SEAT_UPLIFT:,.0f}")
-    expect(top.locator("[data-label='Contract ARR']")).to_have_text(f"{CONTRACT_ARR:,}")
+    expect(top.locator("[data-label='Est. expansion ARR']")).to_have_text(
+        f"${CONTRACT_ARR * SEAT_UPLIFT:,.0f}"
+    )
+    expect(top.locator("[data-label='Contract ARR']")).to_have_text(f"${CONTRACT_ARR:,}")
 
     # and opening it shows why now and the opening angle, in the account's own numbers
     top.get_by_role("link", name="Harbor Freight Systems").click()

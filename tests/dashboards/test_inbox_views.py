@@ -370,8 +370,8 @@ def test_eql_page_answers_why_now_worth_and_what_to_say(client, people):
     assert '<svg id="spark"' in html
     assert "plotly" not in html  # the sparkline is inline SVG: the page loads no chart library
     assert "cdn" not in html.lower()
-    assert "48,000" in html
-    assert "9,600" in html
+    assert "$48,000" in html
+    assert "$9,600" in html
     assert "calibrated" in html
     assert "20%" in html
     assert eql.opening_angle in html
@@ -570,7 +570,7 @@ def test_logging_contact_meets_the_sla_on_the_page_and_in_the_queue(client, peop
     ).content.decode()
     eql.refresh_from_db()
     met_at = timezone.localtime(eql.first_contact_at)
-    assert f"SLA met at {met_at.day} {met_at:%b, %H:%M}" in panel
+    assert f"SLA met at {met_at.day} {met_at:%b %Y, %H:%M}" in panel
     assert re.search(r"first contact after 4 h 0[01] m", panel)  # rounded up to the minute
     assert "left" not in panel.split('class="sla', 1)[1].split("</span>", 1)[0]
     row = _sla_of_row(client.get(reverse("inbox")).content.decode(), eql.pk)
@@ -830,8 +830,8 @@ def test_signal_sentences_read_like_the_rule():
     )
     assert signal_sentence_of(API_TRIGGER, defs["api_rate_approach"]) == "API rate approach 88% ≥ 85%"
     assert (
-        signal_sentence_of({"value": 7, "threshold": 3}, defs["feature_adjacency"], "analytics")
-        == "Feature adjacency (analytics) 7 ≥ 3"
+        signal_sentence_of({"value": 17, "threshold": 3}, defs["feature_adjacency"], "integrations_hub")
+        == "Feature adjacency (Integrations hub) 17 ≥ 3"
     )
     assert (
         signal_sentence_of({"value": 3.4, "threshold": 3}, defs["export_volume"])

@@ -1154,12 +1154,18 @@ def test_the_decision_tree_explains_a_corrected_co_owned_split(
     body = response.content.decode()
     steps = {s.question: s for s in response.context["steps"]}
     assert response.status_code == 200
-    assert steps["Which route did routing choose?"].answer.startswith("ae — rule “Estimate at least 10,000")
-    involvement = "Is CSM involvement required (co-owned: module expansion or above the routing threshold)?"
-    assert steps[involvement].answer == "Yes (estimate 14400.00; threshold: estimate ≥ 10000.00)"
-    assert steps["Co-owned: which contribution split was entered at close?"].answer == (
-        "ae@example.com 50%, csm@example.com 50%"
+    # route labels, names and the reporting currency, not raw keys, emails and bare numbers
+    assert steps["Which route did routing choose?"].answer.startswith(
+        "AE-led — rule “Estimate at least 10,000"
     )
+    involvement = "Is CSM involvement required (co-owned: module expansion or above the routing threshold)?"
+    assert steps[involvement].answer == "Yes (estimate $14,400.00; threshold: estimate ≥ $10,000.00)"
+    assert steps["Co-owned: which contribution split was entered at close?"].answer == (
+        "Ada AE 50%, Cy CSM 50%"
+    )
+    assert "route AE-led," in body
+    assert "estimate $14,400.00" in body
+    assert "route ae," not in body
     assert steps["Was anything corrected?"].answer == "2 correction(s)"
     assert "=60/40 agreed" in body
     net = {r["person"].email: (r["quota"], r["attainment"]) for r in response.context["net"]}
