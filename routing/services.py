@@ -131,6 +131,20 @@ def eqls_assign(*, requests: Sequence[RoutingRequest], at: dt.datetime) -> list[
     return out
 
 
+def assignment_apply(*, eql: EQL, assignment: Assignment) -> None:
+    """Set an assignment on an EQL record (the caller saves it); its evaluation notes the rule."""
+    eql.route = assignment.route
+    eql.csm_involvement_required = assignment.csm_involvement_required
+    eql.owner_id = assignment.owner_id
+    eql.unassigned = assignment.owner_id is None
+    eql.csm_id = assignment.csm_id
+    eql.assigned_at = assignment.assigned_at
+    eql.sla_deadline = assignment.sla_deadline
+    eql.review_window_ends_at = assignment.review_window_ends_at
+    eql.review_state = assignment.review_state
+    eql.evaluation = {**(eql.evaluation or {}), "route_rule": assignment.rule}
+
+
 def actor_of(user: User) -> Actor:
     return Actor(id=user.pk, role=user.role, is_superuser=user.is_superuser, reports_to=user.manager_id)
 
@@ -373,17 +387,8 @@ def _review_promote(eql: EQL, when: dt.datetime) -> None:
         chosen_route=rules.ROUTE_AE,
         chosen_rule=PROMOTED_RULE,
     )
-    (a,) = eqls_assign(requests=[request], at=when)
-    eql.route = a.route
-    eql.csm_involvement_required = a.csm_involvement_required
-    eql.owner_id = a.owner_id
-    eql.unassigned = a.owner_id is None
-    eql.csm_id = a.csm_id
-    eql.assigned_at = a.assigned_at
-    eql.sla_deadline = a.sla_deadline
-    eql.review_window_ends_at = a.review_window_ends_at
-    eql.review_state = a.review_state
-    eql.evaluation = {**(eql.evaluation or {}), "route_rule": a.rule}
+    (assignment,) = eqls_assign(requests=[request], at=when)
+    assignment_apply(eql=eql, assignment=assignment)
 
 
 def _medium_sla_hours() -> int:

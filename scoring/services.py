@@ -256,19 +256,6 @@ def _routing_request(c: Candidate) -> routing_services.RoutingRequest:
     return routing_services.RoutingRequest(facts=facts, ae_id=c.ae_id, csm_id=c.csm_id)
 
 
-def _apply_assignment(eql: EQL, c: Candidate, a: routing_services.Assignment) -> None:
-    eql.route = a.route
-    eql.csm_involvement_required = a.csm_involvement_required
-    eql.owner_id = a.owner_id
-    eql.unassigned = a.owner_id is None
-    eql.csm_id = a.csm_id
-    eql.assigned_at = a.assigned_at
-    eql.sla_deadline = a.sla_deadline
-    eql.review_window_ends_at = a.review_window_ends_at
-    eql.review_state = a.review_state
-    eql.evaluation = {**c.evaluation, "route_rule": a.rule}
-
-
 def scoring_chunk_run(
     *,
     pass_id: int,
@@ -334,7 +321,8 @@ def scoring_chunk_run(
             requests=[_routing_request(c) for _, c in to_route], at=as_of
         )
         for (eql, c), assignment in zip(to_route, assignments, strict=True):
-            _apply_assignment(eql, c, assignment)
+            eql.evaluation = c.evaluation  # the routing rule is added to this evaluation
+            routing_services.assignment_apply(eql=eql, assignment=assignment)
         if to_create:
             EQL.objects.bulk_create(to_create, batch_size=1000, ignore_conflicts=True)
             mine = EQL.objects.filter(
