@@ -195,11 +195,6 @@ def _known_users() -> Callable[[pd.Series], pd.Series]:
     return lambda s: s.isin(emails)
 
 
-def _known_accounts() -> Callable[[pd.Series], pd.Series]:
-    ids = set(Account.objects.values_list("account_id", flat=True))
-    return lambda s: s.isin(ids)
-
-
 def _existing_users(rows: pd.DataFrame) -> dict[str, importing.ExistingUser]:
     """What is stored now for the people in ``rows`` (for the privileged-account check)."""
     people = User.objects.filter(email__in=rows["email"].tolist()).select_related("manager")

@@ -11,7 +11,6 @@ from django import template
 from django.conf import settings
 from django.utils import timezone
 from django.utils.dateformat import format as django_date_format
-from django.utils.safestring import mark_safe
 
 from dashboards import formatting
 from expansion.models import Route
@@ -249,16 +248,6 @@ def signal_sentence_of(trigger: dict, definition: Any | None, target: str = "") 
 def signal_sentence(trigger: dict, signals: dict | None, targets: dict | None = None) -> str:
     key = trigger.get("signal", "")
     return signal_sentence_of(trigger, (signals or {}).get(key), (targets or {}).get(key, ""))
-
-
-_JSON_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
-
-
-@register.filter
-def script_json(text: str) -> str:
-    """A JSON string made safe inside <script type="application/json"> (as Django's json_script)."""
-    # <, > and & are escaped, so the JSON cannot close the script element.
-    return mark_safe(str(text).translate(_JSON_SCRIPT_ESCAPES))  # nosec B308, B703: escaped above
 
 
 def route_label_of(key: str) -> str:
