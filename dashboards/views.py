@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required as django_login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render, resolve_url
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -31,9 +31,12 @@ from dashboards.templatetags.inbox import EVENT_LABELS
 from expansion.models import EQL
 from routing import lifecycle
 from routing.attribution.services import credit_proposal
+from routing.crm import selectors as crm_selectors
+from routing.crm import services as crm_services
+from routing.crm.models import CrmConnection
 from routing.lifecycle import TransitionError
 from routing.models import Notification
-from routing.services import eql_transition, notifications_mark_read
+from routing.services import actor_of, eql_transition, eql_view, notifications_mark_read
 from scoring.config import MODULE_WILDCARD
 
 #: Status codes the inbox answers an action with when nothing changed (htmx swaps them too).
@@ -204,6 +207,7 @@ def _full_eql_context(request: HttpRequest, eql: EQL) -> dict:
                 q.strip() for q in (primary.discovery_questions if primary else "").splitlines() if q.strip()
             ],
             "past": selectors.past_eqls(eql),
+            **_crm_context(request, eql),
             "last_csm": selectors.last_csm_activity(eql, context["activities"]),
         }
     )
@@ -231,6 +235,36 @@ def _safe_next(request: HttpRequest, url: str) -> str | None:
 def _sentence(text: str) -> str:
     text = text.strip()
     return (text[:1].upper() + text[1:]).rstrip(".") + "." if text else text
+
+
+def _crm_context(request: HttpRequest, eql: EQL) -> dict:
+    return {
+        "crm": crm_selectors.eql_crm_status(eql),
+        "crm_may_create": lifecycle.can_act(actor_of(request.user), eql_view(eql)),
+    }
+
+
+@login_required
+@require_POST
+def eql_crm_create(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+    """ "Create in Salesforce/HubSpot" for an EQL on a route the sync does not write by itself."""
+    eql = _get_eql(request, pk)
+    connection = get_object_or_404(CrmConnection, name=name, enabled=True)
+    error, status = "", 200
+    try:
+        summary = crm_services.crm_create_request(eql=eql, connection=connection, user=request.user)
+        if summary.state != "done":
+            error, status = f"{connection.get_kind_display()} did not take it: {summary.message}", INVALID
+    except PermissionError:
+        error, status = "You can read this EQL but not change it.", FORBIDDEN
+    except TransitionError as exc:
+        error, status = _sentence(str(exc)), INVALID
+    context = {"eql": eql, **_crm_context(request, eql), "crm_error": error}
+    if request.htmx:
+        return render(request, "dashboards/eql.html#crm", context, status=status)
+    if error:
+        messages.error(request, error)
+    return redirect(reverse("eql", args=[eql.pk]))
 
 
 @login_required

@@ -77,6 +77,7 @@ MAX_LENGTH = {
     "opportunity_id": 64,
     "metric": 120,
     "owned_modules": 2000,
+    "crm_account_id": 18,
 }
 #: First line of data in a CSV file (line 1 is the header).
 FIRST_DATA_LINE = 2
@@ -266,6 +267,38 @@ class _Collector:
         return Checked(rows=rows, errors=sorted(self.errors))
 
 
+_SALESFORCE_ID_RE = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
+_HUBSPOT_ID_RE = re.compile(r"^[1-9][0-9]{0,17}$")
+_ID_SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+
+
+def salesforce_id_suffix(id15: str) -> str:
+    """The three-character case checksum Salesforce appends to a 15-character Id to make it 18.
+
+    Each 5-character block gives one character: bit i is set when character i is an upper-case
+    letter, and the 5-bit number indexes ``A..Z0..5``.
+    """
+    suffix = ""
+    for block in range(3):
+        bits = sum(1 << i for i, ch in enumerate(id15[block * 5 : block * 5 + 5]) if "A" <= ch <= "Z")
+        suffix += _ID_SUFFIX_ALPHABET[bits]
+    return suffix
+
+
+def crm_account_id_problem(value: str) -> str | None:
+    """Why ``value`` is neither a Salesforce Account Id nor a HubSpot company id (None when it is one)."""
+    if _HUBSPOT_ID_RE.match(value):
+        return None
+    if not _SALESFORCE_ID_RE.match(value):
+        return (
+            f"{value!r} is not a CRM account id; expected a Salesforce Account Id "
+            "(15 or 18 letters and digits) or a HubSpot company id (digits)"
+        )
+    if len(value) == 18 and value[15:].upper() != salesforce_id_suffix(value[:15]):
+        return f"{value!r} is not a valid 18-character Salesforce Id (its last 3 characters do not match)"
+    return None
+
+
 def validate_users(frame: pd.DataFrame, first_line: int, seen: set[str]) -> Checked:
     c = _Collector("users.csv", frame, first_line)
     email = c.email("email", required=True)
@@ -302,6 +335,12 @@ def validate_accounts(
     c.known("ae_email", ae, known_user, "user (import users.csv first)")
     c.known("csm_email", csm, known_user, "user (import users.csv first)")
     modules = c.text("owned_modules").map(lambda s: sorted({m.strip() for m in s.split(";") if m.strip()}))
+    crm_id = c.text("crm_account_id")
+    c.flag(
+        crm_id.map(lambda v: bool(v) and crm_account_id_problem(v) is not None),
+        "crm_account_id",
+        lambda v: crm_account_id_problem(v.strip()),
+    )
     rows = pd.DataFrame(
         {
             "account_id": account_id,
@@ -320,6 +359,9 @@ def validate_accounts(
             "csm_email": csm,
         }
     )
+    if "crm_account_id" in frame:
+        # Only a file that carries the column sets (or clears) the link; without it links stay.
+        rows["crm_account_id"] = crm_id
     return c.result(rows)
 
 

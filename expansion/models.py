@@ -77,6 +77,12 @@ class Account(models.Model):
     csm = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="csm_accounts"
     )
+    crm_account_id = models.CharField(
+        "CRM account id",
+        max_length=18,
+        blank=True,
+        help_text="Salesforce Account Id or HubSpot company id the account's EQLs are linked to.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -13,11 +13,18 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "expansion": ("view", "add", "change"),
         "scoring": ("view", "add", "change", "delete"),
         "routing": ("view", "add", "change", "delete"),
+        "crm": ("view", "add", "change", "delete"),
         "dashboards": ("view", "add", "change"),
         "django_celery_beat": ("view", "add", "change", "delete"),
         "axes": ("view", "delete"),  # sign-in lockouts: deleting an access attempt unlocks
     },
-    "Finance": {"expansion": ("view",), "scoring": ("view",), "routing": ("view",), "dashboards": ("view",)},
+    "Finance": {
+        "expansion": ("view",),
+        "scoring": ("view",),
+        "routing": ("view",),
+        "crm": ("view",),
+        "dashboards": ("view",),
+    },
 }
 
 

@@ -296,6 +296,7 @@ class AccountsImporter(_FileImporter):
                 "status": r.status,
                 "ae_id": self.user_ids.get(r.ae_email),
                 "csm_id": self.user_ids.get(r.csm_email),
+                **({"crm_account_id": r.crm_account_id} if "crm_account_id" in rows else {}),
             }
             for r in rows.itertuples(index=False)
         ]

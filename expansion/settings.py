@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "expansion",
     "scoring",
     "routing",
+    "routing.crm",
     "dashboards",
 ]
 
@@ -272,6 +273,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "routing.jobs.review_windows_sweep",
         "schedule": crontab(minute="*/15"),
     },
+    # Lifecycle steps taken in the app reach the CRM within 15 minutes; read-back runs with it.
+    "crm-sync": {"task": "routing.crm.tasks.crm_sync_all", "schedule": crontab(minute="*/15")},
 }
 SCORING_CHUNK_SIZE = int(os.environ.get("SCORING_CHUNK_SIZE", "50000"))
 # A running pass with no heartbeat for this long lost its worker or broker: the watchdog (every
@@ -297,6 +300,30 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "eql@example.com")
+# CRM write-back (routing.crm). Secrets only from the environment; the mapping lives in admin.
+# Salesforce: an access token with its instance, or the OAuth client-credentials trio (the token is
+# then fetched, and fetched again once when it expires). SALESFORCE_DOMAIN is the My Domain host
+# ("mycompany.my" for https://mycompany.my.salesforce.com) or a full https:// URL.
+SALESFORCE_INSTANCE_URL = os.environ.get("SALESFORCE_INSTANCE_URL", "").rstrip("/")
+SALESFORCE_ACCESS_TOKEN = os.environ.get("SALESFORCE_ACCESS_TOKEN", "")
+SALESFORCE_CLIENT_ID = os.environ.get("SALESFORCE_CLIENT_ID", "")
+SALESFORCE_CLIENT_SECRET = os.environ.get("SALESFORCE_CLIENT_SECRET", "")
+SALESFORCE_DOMAIN = os.environ.get("SALESFORCE_DOMAIN", "")
+SALESFORCE_API_VERSION = os.environ.get("SALESFORCE_API_VERSION", "62.0")
+# HubSpot: a private-app token (or an OAuth refresh token with its app's id and secret).
+HUBSPOT_ACCESS_TOKEN = os.environ.get("HUBSPOT_ACCESS_TOKEN", "")
+HUBSPOT_API_BASE = os.environ.get("HUBSPOT_API_BASE", "https://api.hubapi.com").rstrip("/")
+HUBSPOT_CLIENT_ID = os.environ.get("HUBSPOT_CLIENT_ID", "")
+HUBSPOT_CLIENT_SECRET = os.environ.get("HUBSPOT_CLIENT_SECRET", "")
+HUBSPOT_REFRESH_TOKEN = os.environ.get("HUBSPOT_REFRESH_TOKEN", "")
+HUBSPOT_PORTAL_ID = os.environ.get("HUBSPOT_PORTAL_ID", "")
+HUBSPOT_APP_URL = os.environ.get("HUBSPOT_APP_URL", "https://app.hubspot.com").rstrip("/")
+CRM_TIMEOUT_SECONDS = float(os.environ.get("CRM_TIMEOUT_SECONDS", "30"))
+# A 429 asking to wait at most this long is waited out (three times at most); longer, the run stops
+# and the next one resumes where it left off.
+CRM_MAX_RETRY_WAIT_SECONDS = float(os.environ.get("CRM_MAX_RETRY_WAIT_SECONDS", "30"))
+CRM_BULK_POLL_SECONDS = float(os.environ.get("CRM_BULK_POLL_SECONDS", "2"))
+CRM_BULK_TIMEOUT_SECONDS = float(os.environ.get("CRM_BULK_TIMEOUT_SECONDS", "600"))
 SLACK_WEBHOOK_URL = os.environ.get("SLACK_WEBHOOK_URL", "")
 SLACK_TIMEOUT_SECONDS = float(os.environ.get("SLACK_TIMEOUT_SECONDS", "5"))
 WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
