@@ -19,7 +19,6 @@ from simple_salesforce.exceptions import (
     SalesforceRefusedRequest,
 )
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 UPSERT = "composite/sobjects/Opportunity/EQL_Id__c"
 
 
@@ -261,6 +260,15 @@ def test_hubspot_batch_upsert_creates_then_updates(hubspot_fake):
     assert (second.results[0].id, second.results[0].new) == (first.results[0].id, False)
     assert hubspot_fake.find("deals", eql_id="E1")[0]["properties"]["dealstage"] == "closedwon"
     assert hubspot_fake.write_requests() == 2
+
+
+def test_hubspot_tasks_upsert_through_the_objects_api(hubspot_fake):
+    from hubspot.crm.objects.tasks import BatchInputSimplePublicObjectBatchInputUpsert as TaskBatch
+
+    inputs = [{"idProperty": "eql_id", "id": "E1", "properties": {"hs_task_subject": "Call Acme"}}]
+    result = hs_client(hubspot_fake).crm.objects.tasks.batch_api.upsert(TaskBatch(inputs=inputs))
+    assert result.results[0].new is True
+    assert hubspot_fake.find("tasks", eql_id="E1")[0]["properties"]["hs_task_subject"] == "Call Acme"
 
 
 def test_hubspot_207_partial_batch_and_refused_requests(hubspot_fake):
