@@ -15,6 +15,8 @@ from django.conf import settings
 from tests import no_silent_skips
 from tests.faults.harness import STARTUP_SECONDS, running_database_url, wait_until
 
+pytest_plugins = ["tests.crm_fakes.fixtures"]
+
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = [
