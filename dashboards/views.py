@@ -259,12 +259,14 @@ def eql_crm_create(request: HttpRequest, pk: int, name: str) -> HttpResponse:
         error, status = "You can read this EQL but not change it.", FORBIDDEN
     except TransitionError as exc:
         error, status = _sentence(str(exc)), INVALID
-    context = {"eql": eql, **_crm_context(request, eql), "crm_error": error}
     if request.htmx:
+        context = {"eql": eql, **_crm_context(request, eql), "crm_error": error}
         return render(request, "dashboards/eql.html#crm", context, status=status)
-    if error:
-        messages.error(request, error)
-    return redirect(reverse("eql", args=[eql.pk]))
+    if not error:
+        messages.success(request, f"Created in {connection.get_kind_display()} · {eql.account.name}")
+        return redirect(reverse("eql", args=[eql.pk]))
+    context = {**_page_context(request), **_full_eql_context(request, eql), "crm_error": error}
+    return render(request, "dashboards/eql.html", context, status=status)
 
 
 @login_required

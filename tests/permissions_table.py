@@ -34,13 +34,16 @@ from __future__ import annotations
 ROLES = ("anon", "ae", "other_ae", "csm", "manager", "revops", "finance")
 
 #: URLs also tried as htmx requests (their answers differ: partials, HX-Redirect to sign in).
-HTMX = frozenset({"inbox", "eql", "eql_event", "notifications", "notifications_read", "backtest-progress"})
+HTMX = frozenset(
+    {"inbox", "eql", "eql_event", "eql_crm_create", "notifications", "notifications_read", "backtest-progress"}
+)
 
 #: How a URL's parameters are filled: parameter -> an object of the matrix's data (its pk) or a literal.
 #: Admin URLs are filled from the model in their name (the data has one object of each registered model).
 PARAMS: dict[str, dict[str, str]] = {
     "eql": {"pk": "eql"},
     "eql_event": {"pk": "eql"},
+    "eql_crm_create": {"pk": "eql", "name": "crm_connection"},
     "eql-detail": {"pk": "eql"},
     "eql-events": {"pk": "eql"},
     "attribution-detail": {"pk": "entry"},
@@ -515,6 +518,56 @@ admin:routing_webhookdelivery_change                 GET     login  login  login
 admin:routing_webhookdelivery_change                 POST    login  login  login    login  login   ok     login
 admin:routing_webhookdelivery_object                 GET     login  login  login    login  login   ok     login
 admin:routing_webhookdelivery_object                 POST    login  login  login    login  login   ok     login
+admin:crm_crmconnection_simple_history               GET     login  login  login    login  login   ok     login
+admin:crm_crmconnection_simple_history               POST    login  login  login    login  login   ok     login
+admin:crm_crmconnection_changelist                   GET     login  login  login    login  login   ok     login
+admin:crm_crmconnection_changelist                   POST    login  login  login    login  login   ok     login
+admin:crm_crmconnection_add                          GET     login  login  login    login  login   ok     login
+admin:crm_crmconnection_add                          POST    login  login  login    login  login   ok     login
+admin:crm_crmconnection_history                      GET     login  login  login    login  login   ok     login
+admin:crm_crmconnection_history                      POST    login  login  login    login  login   ok     login
+admin:crm_crmconnection_delete                       GET     login  login  login    login  login   ok     login
+admin:crm_crmconnection_delete                       POST    login  login  login    login  login   403    login
+admin:crm_crmconnection_change                       GET     login  login  login    login  login   ok     login
+admin:crm_crmconnection_change                       POST    login  login  login    login  login   ok     login
+admin:crm_crmconnection_object                       GET     login  login  login    login  login   ok     login
+admin:crm_crmconnection_object                       POST    login  login  login    login  login   ok     login
+admin:crm_crmsyncrun_changelist                      GET     login  login  login    login  login   ok     login
+admin:crm_crmsyncrun_changelist                      POST    login  login  login    login  login   ok     login
+admin:crm_crmsyncrun_add                             GET     login  login  login    login  login   403    login
+admin:crm_crmsyncrun_add                             POST    login  login  login    login  login   403    login
+admin:crm_crmsyncrun_history                         GET     login  login  login    login  login   ok     login
+admin:crm_crmsyncrun_history                         POST    login  login  login    login  login   ok     login
+admin:crm_crmsyncrun_delete                          GET     login  login  login    login  login   403    login
+admin:crm_crmsyncrun_delete                          POST    login  login  login    login  login   403    login
+admin:crm_crmsyncrun_change                          GET     login  login  login    login  login   ok     login
+admin:crm_crmsyncrun_change                          POST    login  login  login    login  login   403    login
+admin:crm_crmsyncrun_object                          GET     login  login  login    login  login   ok     login
+admin:crm_crmsyncrun_object                          POST    login  login  login    login  login   ok     login
+admin:crm_crmreject_changelist                       GET     login  login  login    login  login   ok     login
+admin:crm_crmreject_changelist                       POST    login  login  login    login  login   ok     login
+admin:crm_crmreject_add                              GET     login  login  login    login  login   403    login
+admin:crm_crmreject_add                              POST    login  login  login    login  login   403    login
+admin:crm_crmreject_history                          GET     login  login  login    login  login   ok     login
+admin:crm_crmreject_history                          POST    login  login  login    login  login   ok     login
+admin:crm_crmreject_delete                           GET     login  login  login    login  login   403    login
+admin:crm_crmreject_delete                           POST    login  login  login    login  login   403    login
+admin:crm_crmreject_change                           GET     login  login  login    login  login   ok     login
+admin:crm_crmreject_change                           POST    login  login  login    login  login   403    login
+admin:crm_crmreject_object                           GET     login  login  login    login  login   ok     login
+admin:crm_crmreject_object                           POST    login  login  login    login  login   ok     login
+admin:crm_crmlink_changelist                         GET     login  login  login    login  login   ok     login
+admin:crm_crmlink_changelist                         POST    login  login  login    login  login   ok     login
+admin:crm_crmlink_add                                GET     login  login  login    login  login   403    login
+admin:crm_crmlink_add                                POST    login  login  login    login  login   403    login
+admin:crm_crmlink_history                            GET     login  login  login    login  login   ok     login
+admin:crm_crmlink_history                            POST    login  login  login    login  login   ok     login
+admin:crm_crmlink_delete                             GET     login  login  login    login  login   403    login
+admin:crm_crmlink_delete                             POST    login  login  login    login  login   403    login
+admin:crm_crmlink_change                             GET     login  login  login    login  login   ok     login
+admin:crm_crmlink_change                             POST    login  login  login    login  login   403    login
+admin:crm_crmlink_object                             GET     login  login  login    login  login   ok     login
+admin:crm_crmlink_object                             POST    login  login  login    login  login   ok     login
 
 admin:app_list                                       GET     login  login  login    login  login   ok     login
 admin:app_list                                       POST    login  login  login    login  login   ok     login
@@ -636,6 +689,10 @@ eql_event                                            GET     login  405    405  
 eql_event                                            POST    login  ok     404      ok     ok      ok     403
 eql_event                                            hx:GET  login  405    405      405    405     405    405
 eql_event                                            hx:POST login  ok     404      ok     ok      ok     403
+eql_crm_create                                       GET     login  405    405      405    405     405    405
+eql_crm_create                                       POST    login  422    404      422    422     422    403
+eql_crm_create                                       hx:GET  login  405    405      405    405     405    405
+eql_crm_create                                       hx:POST login  422    404      422    422     422    403
 
 reviews                                              GET     login  ok     ok       ok     ok      ok     ok
 reviews                                              POST    login  405    405      405    405     405    405

@@ -164,6 +164,8 @@ def build_world() -> dict:
     from rest_framework.authtoken.models import Token
 
     from dashboards.models import BacktestRun
+    from routing.crm import services as crm_services
+    from routing.crm.models import CrmConnection, CrmLink, CrmReject, CrmSyncRun
     from routing.models import Delivery, Notification, RoutingRule, WebhookDelivery, WebhookEndpoint
     from routing.services import eql_transition
     from scoring.models import EqlPolicy, Gate, ScoringPass, SignalDefinition
@@ -208,6 +210,13 @@ def build_world() -> dict:
     AccessFailureLog.objects.create(**seen, locked_out=True)
     AccessLog.objects.create(**seen)
     signal = SignalDefinition.objects.order_by("pk").first()
+    crm = CrmConnection.objects.create(
+        name="matrix-sf", kind="salesforce", object_type="Opportunity", upsert_key="EQL_Id__c"
+    )
+    crm_services.mapping_defaults_apply(connection=crm)
+    crm_run = CrmSyncRun.objects.create(connection=crm, started_at=now)
+    CrmLink.objects.create(connection=crm, eql=won, crm_id="006000000000001AAA")
+    CrmReject.objects.create(connection=crm, eql=won, run=crm_run, code="X", message="m", created_at=now)
     for role in Role.values:
         Group.objects.get_or_create(name=role)
     for model in admin.site._registry:
@@ -232,6 +241,7 @@ def build_world() -> dict:
         "policy": EqlPolicy.objects.order_by("pk").first(),
         "routing_rule": RoutingRule.objects.order_by("pk").first(),
         "users.csv": "users.csv",
+        "crm_connection": crm.name,
         # Admin URLs about people point at the RevOps user: RevOps trying to escalate itself.
         User: revops,
     }

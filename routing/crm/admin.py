@@ -176,6 +176,11 @@ class _ReadOnly(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        # The run log and the reject log are what RevOps and Finance audit; a record link is what stops
+        # the sync from creating a second CRM record. None is edited or removed by hand.
+        return False
+
 
 @admin.register(CrmSyncRun)
 class CrmSyncRunAdmin(_ReadOnly):
