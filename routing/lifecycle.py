@@ -66,6 +66,9 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     DECLINED: OPEN,
 }
 STATUS_EVENTS = tuple(TRANSITIONS)
+#: An outcome read back from the CRM (the deal was worked and closed there) closes the EQL from any open
+#: state: the CRM is where the conversation happened, so "a conversation first" is already true.
+CRM_OUTCOMES = (WON, LOST)
 CSM_EVENTS = ("csm_hold", "csm_release")
 #: A CSM review item's outcomes (a watch signal fired: the CSM judges it): promote it to an EQL for the
 #: AE, close it as a churn risk handed to retention, or dismiss it with a declined reason.
@@ -150,8 +153,11 @@ def check_event(
     note: str = "",
     amount: float | None = None,
     reason_codes: tuple[str, ...] = (),
+    from_crm: bool = False,
 ) -> None:
-    """Raise TransitionError when ``event`` may not be applied now; return None when it may."""
+    """Raise TransitionError when ``event`` may not be applied now; return None when it may.
+
+    ``from_crm``: the outcome was read back from the CRM (won or lost there), allowed from any open state."""
     if event not in EVENTS:
         raise TransitionError(f"unknown event {event!r}; expected one of {', '.join(EVENTS)}")
     if event == "note":
@@ -184,7 +190,7 @@ def check_event(
             "only the EQL's owner logs sales steps (contact, call, proposal, won, lost, declined);"
             " as the account's CSM you can add a note, or hold or release the CSM review window"
         )
-    allowed = TRANSITIONS[event]
+    allowed = OPEN if from_crm and event in CRM_OUTCOMES else TRANSITIONS[event]
     if eql.status not in allowed:
         raise TransitionError(
             f"cannot mark {event.replace('_', ' ')} when the EQL is {eql.status.replace('_', ' ')}"

@@ -269,9 +269,11 @@ def eql_transition(
     reason: str = "",
     expansion_arr: Decimal | None = None,
     splits: list[dict] | None = None,
+    from_crm: bool = False,
 ) -> EQL:
     """Apply one lifecycle event (contract: POST /api/eqls/{id}/events/). Raises TransitionError or
-    PermissionError and changes nothing when the event is not allowed."""
+    PermissionError and changes nothing when the event is not allowed. ``from_crm``: an outcome the CRM
+    sync read back (``routing.crm``), which may close an EQL from any open state."""
     eql = EQL.objects.select_for_update(of=("self",)).select_related("account", "owner").get(pk=eql_id)
     actor = actor_of(user)
     view = eql_view(eql)
@@ -299,6 +301,7 @@ def eql_transition(
         note=note,
         amount=None if expansion_arr is None else float(expansion_arr),
         reason_codes=codes,
+        from_crm=from_crm,
     )
     if splits and event != lifecycle.WON:
         raise TransitionError("a contribution split is recorded only when the EQL is won")

@@ -35,7 +35,15 @@ ROLES = ("anon", "ae", "other_ae", "csm", "manager", "revops", "finance")
 
 #: URLs also tried as htmx requests (their answers differ: partials, HX-Redirect to sign in).
 HTMX = frozenset(
-    {"inbox", "eql", "eql_event", "eql_crm_create", "notifications", "notifications_read", "backtest-progress"}
+    {
+        "inbox",
+        "eql",
+        "eql_event",
+        "eql_crm_create",
+        "notifications",
+        "notifications_read",
+        "backtest-progress",
+    }
 )
 
 #: How a URL's parameters are filled: parameter -> an object of the matrix's data (its pk) or a literal.

@@ -310,11 +310,13 @@ class SalesforceClient:
         message = str(first.get("message", "")) or str(content)[:300]
         if exc.status == 401:
             return CrmAuthError(f"Salesforce refused the session: {message}")
-        if code == "REQUEST_LIMIT_EXCEEDED":
-            return CrmLimitExceeded(f"Salesforce API limit reached: {message}")
-        if exc.status == 429:
+        if (
+            exc.status == 429
+        ):  # a rate limit in front of the org (its body may say REQUEST_LIMIT_EXCEEDED too)
             retry = self._retry_after_seen
             return CrmRateLimited(f"Salesforce asked to slow down (retry after {retry:g} s)", retry)
+        if code == "REQUEST_LIMIT_EXCEEDED":
+            return CrmLimitExceeded(f"Salesforce API limit reached: {message}")
         if code in MAPPING_ERROR_CODES:
             return CrmConfigError(f"Salesforce refused the mapping for {self.object_type}: {code}: {message}")
         return CrmBatchFailed(f"Salesforce answered {exc.status} {code}: {message}", code)
@@ -806,8 +808,9 @@ class HubSpotClient:
 
 
 def _is_api_exception(exc: Exception, reference: type) -> bool:
-    """Every hubspot sub-package generates its own ApiException class; they share a name and shape."""
-    return type(exc).__name__ == reference.__name__ and hasattr(exc, "status")
+    """Every hubspot sub-package generates its own ApiException class (and subclasses such as
+    UnauthorizedException); they share the name and the shape (status, headers, body)."""
+    return any(c.__name__ == reference.__name__ for c in type(exc).__mro__) and hasattr(exc, "status")
 
 
 def _json(body: Any) -> dict:

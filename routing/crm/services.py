@@ -502,6 +502,7 @@ def _close_from_crm(connection, run, link: CrmLink, record: clients.CrmRecord, o
                 at=at,
                 expansion_arr=Decimal(amount).quantize(Decimal("0.01")),
                 note=f"Closed won in {label} ({record.stage})",
+                from_crm=True,
             )
         else:
             eql_transition(
@@ -511,6 +512,7 @@ def _close_from_crm(connection, run, link: CrmLink, record: clients.CrmRecord, o
                 at=at,
                 reason=LOST_IN_CRM,
                 note=f"Closed lost in {label} ({record.stage})",
+                from_crm=True,
             )
     except (lifecycle.TransitionError, PermissionError) as exc:
         _reject(connection, run, eql, "READ_BACK_REFUSED", f"{label} says {record.stage}, but {exc}", (), now)
