@@ -52,6 +52,7 @@ SOURCES: dict[str, str] = {
     "sla_deadline": "SLA deadline",
     "due_at": "Due (SLA deadline, else now)",
     "link": "Link to the EQL page",
+    "pipeline": "HubSpot pipeline (the connection's)",
 }
 
 ROUTE_LABELS = {"ae": "AE", "csm": "CSM", "self_serve": "Self-serve", "csm_review": "CSM review"}
@@ -318,6 +319,7 @@ DEFAULT_FIELDS: dict[tuple[str, str], tuple[tuple[str, str, bool], ...]] = {
     (HUBSPOT, "deals"): (
         ("dealname", "title", False),
         ("hubspot_owner_id", "owner", False),
+        ("pipeline", "pipeline", False),
         ("dealstage", "stage", False),
         ("closedate", "close_date", False),
         ("amount", "amount", False),
