@@ -16,11 +16,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from expansion.models import EQL, OPEN_STATUSES, Activity, ReviewState, User
-from routing import lifecycle, rules, selectors, tasks, webhooks
+from routing import lifecycle, preferences, rules, selectors, tasks, webhooks
 from routing.attribution import services as attribution_services
 from routing.digest import DigestRow, compose_digest, summarise
 from routing.lifecycle import Actor, EqlView, TransitionError
-from routing.models import Delivery, Notification, ReasonCode, RoundRobinCursor
+from routing.models import Delivery, EqlSnooze, Notification, ReasonCode, RoundRobinCursor
 
 logger = logging.getLogger(__name__)
 
@@ -179,6 +179,7 @@ def notification_content(eql: EQL, kind: str) -> tuple[str, str]:
         Notification.Kind.RELEASE: "CSM released",
         Notification.Kind.ESCALATION: "Hold escalated",
         Notification.Kind.SLA_WARNING: "SLA warning",
+        Notification.Kind.SNOOZE_ENDED: "Snooze ended",
     }.get(kind, "EQL")
     subject = f"{title}: {account.name} · {eql.primary_signal.replace('_', ' ')} · score {eql.score}"
     body = (
@@ -202,7 +203,7 @@ def _recipients(eql: EQL, kind: str) -> list[int]:
     if kind == Notification.Kind.ESCALATION:
         manager = eql.owner.manager_id if eql.owner_id else None
         return [manager] if manager else []
-    if kind == Notification.Kind.HOLD:
+    if kind in (Notification.Kind.HOLD, Notification.Kind.SNOOZE_ENDED):
         return [eql.owner_id] if eql.owner_id else []
     for pk in (eql.owner_id, eql.csm_id):
         if pk and pk not in ids:
@@ -224,16 +225,18 @@ def notify(*, eqls: Iterable[EQL], kind: str) -> list[Notification]:
         Notification.objects.filter(pk__in=[n.pk for n in created]).update(created_at=now)
         for n in created:
             n.created_at = now
-    channels = [Delivery.Channel.EMAIL] + ([Delivery.Channel.SLACK] if settings.SLACK_WEBHOOK_URL else [])
-    deliveries = Delivery.objects.bulk_create(
-        [Delivery(notification=n, channel=c) for n in created for c in channels]
-    )
-    if deliveries:
-        # One robust callback per delivery: a channel that fails (or a broker that refuses) must not stop
-        # the other deliveries, nor raise into the caller after its transaction has committed.
-        for d in deliveries:
-            transaction.on_commit(lambda pk=d.pk: tasks.deliver.delay(pk), robust=True)
+    _deliveries_queue(created)
     return created
+
+
+def _deliveries_queue(notes: Sequence[Notification]) -> None:
+    """Create each notification's deliveries (preferences, daily Slack cap, rule channels) and send
+    them after commit: one robust callback per delivery, so a channel that fails (or a broker that
+    refuses) stops neither the others nor the caller, whose transaction has committed."""
+    deliveries = Delivery.objects.bulk_create(preferences.deliveries_plan(notes))
+    for d in deliveries:
+        if d.status == Delivery.Status.PENDING:
+            transaction.on_commit(lambda pk=d.pk: tasks.deliver.delay(pk), robust=True)
 
 
 def eqls_announce(
@@ -269,9 +272,10 @@ def eql_transition(
     reason: str = "",
     expansion_arr: Decimal | None = None,
     splits: list[dict] | None = None,
+    until: dt.datetime | None = None,
 ) -> EQL:
     """Apply one lifecycle event (contract: POST /api/eqls/{id}/events/). Raises TransitionError or
-    PermissionError and changes nothing when the event is not allowed."""
+    PermissionError and changes nothing when the event is not allowed. ``until``: a snooze's end."""
     eql = EQL.objects.select_for_update(of=("self",)).select_related("account", "owner").get(pk=eql_id)
     actor = actor_of(user)
     view = eql_view(eql)
@@ -291,6 +295,8 @@ def eql_transition(
         codes = tuple(c for c in _reason_codes(lifecycle.DECLINED) if c != lifecycle.CHURN_RISK)
     else:
         codes = ()
+    if until is not None and timezone.is_naive(until):
+        until = timezone.make_aware(until)
     lifecycle.check_event(
         event=event,
         actor=actor,
@@ -299,6 +305,9 @@ def eql_transition(
         note=note,
         amount=None if expansion_arr is None else float(expansion_arr),
         reason_codes=codes,
+        accepted=event == lifecycle.ACCEPT
+        and Activity.objects.filter(eql=eql, event=lifecycle.ACCEPT).exists(),
+        snooze_days=None if until is None else (until - now).total_seconds() / 86400,
     )
     if splits and event != lifecycle.WON:
         raise TransitionError("a contribution split is recorded only when the EQL is won")
@@ -338,6 +347,13 @@ def eql_transition(
         policy_hours = _medium_sla_hours()
         eql.review_window_ends_at = when
         eql.sla_deadline = when + dt.timedelta(hours=policy_hours)
+    elif event == lifecycle.SNOOZE:
+        EqlSnooze.objects.update_or_create(
+            eql=eql, defaults={"until": until, "by": user, "created_at": now, "woken_at": None}
+        )
+        note = note or f"Snoozed until {until:%Y-%m-%d %H:%M %Z}"
+    if event in lifecycle.STATUS_EVENTS or event in lifecycle.REVIEW_EVENTS:
+        EqlSnooze.objects.filter(eql=eql, woken_at__isnull=True).delete()  # a status change ends a snooze
     eql.updated_at = now
     eql.save()
     Activity.objects.create(
@@ -406,12 +422,7 @@ def notify_people(*, role: str, kind: str, subject: str, body: str) -> list[Noti
     created = Notification.objects.bulk_create(
         [Notification(recipient_id=pk, kind=kind, subject=subject, body=body) for pk in recipients]
     )
-    channels = [Delivery.Channel.EMAIL] + ([Delivery.Channel.SLACK] if settings.SLACK_WEBHOOK_URL else [])
-    deliveries = Delivery.objects.bulk_create(
-        [Delivery(notification=n, channel=c) for n in created for c in channels]
-    )
-    for d in deliveries:
-        transaction.on_commit(lambda pk=d.pk: tasks.deliver.delay(pk), robust=True)
+    _deliveries_queue(created)
     return created
 
 
@@ -453,11 +464,7 @@ def weekly_digests_send(*, now: dt.datetime | None = None) -> int:
         )
         notes.append(Notification(recipient_id=pk, kind=Notification.Kind.DIGEST, subject=subject, body=body))
     created = Notification.objects.bulk_create(notes)
-    deliveries = Delivery.objects.bulk_create(
-        [Delivery(notification=n, channel=Delivery.Channel.EMAIL) for n in created]
-    )
-    for d in deliveries:
-        transaction.on_commit(lambda pk=d.pk: tasks.deliver.delay(pk), robust=True)
+    _deliveries_queue(created)
     return len(created)
 
 
@@ -495,3 +502,17 @@ def review_windows_sweep(*, now: dt.datetime | None = None) -> int:
         status__in=OPEN_STATUSES, sla_breached=False, sla_deadline__lt=now, first_contact_at__isnull=True
     ).update(sla_breached=True, updated_at=now)
     return n + len(to_escalate) + breached
+
+
+def snoozes_wake(*, now: dt.datetime | None = None) -> int:
+    """Snoozes that ran out: the EQL is back in its owner's queue and the owner is notified again."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = list(
+            EqlSnooze.objects.select_for_update(of=("self",))
+            .filter(until__lte=now, woken_at__isnull=True, eql__status__in=OPEN_STATUSES)
+            .select_related("eql__account", "eql__owner")
+        )
+        EqlSnooze.objects.filter(pk__in=[s.pk for s in due]).update(woken_at=now)
+        notify(eqls=[s.eql for s in due], kind=Notification.Kind.SNOOZE_ENDED)
+    return len(due)
