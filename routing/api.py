@@ -68,7 +68,9 @@ class EventSerializer(serializers.Serializer):
     )
     splits = SplitSerializer(many=True, required=False)
     until = serializers.DateTimeField(
-        required=False, allow_null=True, help_text="snooze: when it ends (at most 30 days from now)."
+        required=False,
+        allow_null=True,
+        help_text="snooze: when it ends (at most 30 days from now).",
     )
 
 
@@ -126,9 +128,10 @@ class EQLViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     def events(self, request: Request, pk=None) -> Response:
         """Record a lifecycle event: contacted, call_booked, proposal_sent, won, lost, declined, csm_hold,
         csm_release, note, accept (the owner takes it on; once) or snooze (with ``until``: out of the
-        owner's queue until then, notified again at the end); on a CSM review item (route csm_review) review_promote (to an EQL for the
-        AE), review_risk (declined, reason churn_risk: handed to retention) or review_dismiss (declined
-        with a declined reason code). Invalid transitions answer 400 and change nothing."""
+        owner's queue until then, notified again at the end); on a CSM review item (route csm_review)
+        review_promote (to an EQL for the AE), review_risk (declined, reason churn_risk: handed to
+        retention) or review_dismiss (declined with a declined reason code). Invalid transitions answer
+        400 and change nothing."""
         eql = self.get_object()  # 404 when not visible to this user
         data = EventSerializer(data=request.data)
         data.is_valid(raise_exception=True)

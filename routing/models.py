@@ -291,7 +291,9 @@ class SlackMessage(models.Model):
     channel = models.CharField(max_length=80)
     ts = models.CharField(max_length=32)
     posted_at = models.DateTimeField(auto_now_add=True)
-    last_action = models.CharField(max_length=255, blank=True, help_text="Who did what, as the message shows.")
+    last_action = models.CharField(
+        max_length=255, blank=True, help_text="Who did what, as the message shows."
+    )
     updated_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
 

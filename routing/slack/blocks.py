@@ -81,7 +81,14 @@ def eql_message(card: EqlCard, *, extra_links: Sequence[tuple[str, str]] = ()) -
         {"type": "header", "text": {"type": "plain_text", "text": _cut(text, HEADER_LIMIT)}},
         {
             "type": "context",
-            "elements": [{"type": "mrkdwn", "text": _cut(f"Route: {card.route}" + (f" · {card.sla}" if card.sla else ""), SECTION_LIMIT)}],
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": _cut(
+                        f"Route: {card.route}" + (f" · {card.sla}" if card.sla else ""), SECTION_LIMIT
+                    ),
+                }
+            ],
         },
         _section("*Why now*\n" + ("\n".join(f"• {line}" for line in card.why_now) or "—")),
         _section(f"*Worth*\n{card.worth}"),
@@ -114,7 +121,9 @@ def eql_message(card: EqlCard, *, extra_links: Sequence[tuple[str, str]] = ()) -
         elements.append(_button(label, f"{LINK}_{i}", value=str(card.eql_id), url=url))
     blocks.append({"type": "actions", "block_id": f"eql_{card.eql_id}", "elements": elements})
     if card.done:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _cut(card.done, SECTION_LIMIT)}]})
+        blocks.append(
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": _cut(card.done, SECTION_LIMIT)}]}
+        )
     return text, blocks
 
 

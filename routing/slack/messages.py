@@ -60,7 +60,9 @@ def eql_url(eql_id: int) -> str:
     return f"{settings.APP_BASE_URL.rstrip('/')}/eqls/{eql_id}/"
 
 
-def eql_card(eql: EQL, *, title: str = "EQL", done: str = "", now: dt.datetime | None = None) -> blocks.EqlCard:
+def eql_card(
+    eql: EQL, *, title: str = "EQL", done: str = "", now: dt.datetime | None = None
+) -> blocks.EqlCard:
     """An EQL's card: the three questions, its SLA, and whether the buttons still apply."""
     now = now or timezone.now()
     snooze = getattr(eql, "snooze", None)  # the reverse one-to-one raises AttributeError when absent

@@ -177,7 +177,10 @@ def _disqualify_open(click: Click, eql: EQL) -> str:
         .values_list("code", "label")
     )
     view = blocks.disqualify_modal(
-        eql_id=eql.pk, account=eql.account.name, reasons=reasons, metadata={"channel": click.channel, "ts": click.ts}
+        eql_id=eql.pk,
+        account=eql.account.name,
+        reasons=reasons,
+        metadata={"channel": click.channel, "ts": click.ts},
     )
     client.call("views.open", trigger_id=click.trigger_id, view=view)
     return "modal"

@@ -26,10 +26,9 @@ def interactions(request: HttpRequest) -> HttpResponse:
         return HttpResponse("The Slack app is not connected (SLACK_SIGNING_SECRET is not set).", status=403)
     verifier = SignatureVerifier(settings.SLACK_SIGNING_SECRET)
     body = request.body
-    if not verifier.is_valid(
-        body=body,
-        timestamp=request.headers.get("X-Slack-Request-Timestamp", ""),
-        signature=request.headers.get("X-Slack-Signature", ""),
+    timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+    if not timestamp.isdigit() or not verifier.is_valid(
+        body=body, timestamp=timestamp, signature=request.headers.get("X-Slack-Signature", "")
     ):
         logger.warning("slack interaction refused: bad signature or timestamp older than 5 minutes")
         return HttpResponse("Invalid Slack signature or stale timestamp.", status=401)

@@ -18,7 +18,14 @@ from dataclasses import dataclass, field
 
 from werkzeug import Request, Response
 
-METHODS = ("chat.postMessage", "chat.update", "chat.postEphemeral", "views.open", "users.lookupByEmail", "users.info")
+METHODS = (
+    "chat.postMessage",
+    "chat.update",
+    "chat.postEphemeral",
+    "views.open",
+    "users.lookupByEmail",
+    "users.info",
+)
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # test value only
 BOT_TOKEN = "xoxb-test-token-not-real"
 
@@ -64,10 +71,7 @@ class SlackFake:
             )
 
     def _handle(self, method: str, request: Request) -> Response:
-        if request.is_json:
-            params = request.get_json() or {}
-        else:
-            params = {k: v for k, v in request.form.items()}
+        params = (request.get_json() or {}) if request.is_json else dict(request.form.items())
         self.calls.append(Call(method, params, request.headers.get("Authorization", "")))
         if self.down:
             return Response("upstream connect error", status=503)
@@ -77,7 +81,9 @@ class SlackFake:
         if queued:
             kind, value = queued.pop(0)
             if kind == "429":
-                return self._json({"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": value})
+                return self._json(
+                    {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": value}
+                )
             if kind == "500":
                 return Response("internal error", status=500)
             return self._json({"ok": False, "error": value})
@@ -85,7 +91,9 @@ class SlackFake:
 
     @staticmethod
     def _json(data: dict, *, status: int = 200, headers: dict | None = None) -> Response:
-        return Response(json.dumps(data), status=status, headers=headers or {}, content_type="application/json")
+        return Response(
+            json.dumps(data), status=status, headers=headers or {}, content_type="application/json"
+        )
 
     def _next_ts(self) -> str:
         return f"{int(time.time())}.{next(self._ts):06d}"
@@ -97,7 +105,13 @@ class SlackFake:
         if channel.startswith("U"):  # a user id: Slack posts in the app's DM with that user
             channel = "D" + channel[1:]
         ts = self._next_ts()
-        message = {"type": "message", "text": p.get("text", ""), "blocks": p.get("blocks", []), "ts": ts, "bot_id": "B0FAKE"}
+        message = {
+            "type": "message",
+            "text": p.get("text", ""),
+            "blocks": p.get("blocks", []),
+            "ts": ts,
+            "bot_id": "B0FAKE",
+        }
         self.messages[(channel, ts)] = message
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
 
@@ -142,7 +156,12 @@ class SlackFake:
     def click(self, *, channel: str, ts: str, action_id: str, user_id: str, option: str = "") -> dict:
         """The block_actions payload Slack sends when ``user_id`` clicks ``action_id`` on a message."""
         el = self.element(channel, ts, action_id)
-        action = {"action_id": action_id, "block_id": "b", "type": el["type"], "action_ts": f"{time.time():.6f}"}
+        action = {
+            "action_id": action_id,
+            "block_id": "b",
+            "type": el["type"],
+            "action_ts": f"{time.time():.6f}",
+        }
         if el["type"] == "static_select":
             chosen = next(o for o in el["options"] if o["value"].endswith(f":{option}"))
             action["selected_option"] = chosen
@@ -175,7 +194,9 @@ class SlackFake:
                 "id": "V0SUBMIT",
                 "state": {
                     "values": {
-                        "reason": {"reason_code": {"type": "static_select", "selected_option": {"value": reason}}},
+                        "reason": {
+                            "reason_code": {"type": "static_select", "selected_option": {"value": reason}}
+                        },
                         "note": {"note_text": {"type": "plain_text_input", "value": note or None}},
                     }
                 },
@@ -183,7 +204,9 @@ class SlackFake:
         }
 
 
-def signed(payload: dict, *, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> tuple[bytes, dict]:
+def signed(
+    payload: dict, *, secret: str = SIGNING_SECRET, timestamp: int | None = None
+) -> tuple[bytes, dict]:
     """The body and headers Slack sends for an interaction payload."""
     ts = str(int(time.time()) if timestamp is None else timestamp)
     body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
