@@ -6,6 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
@@ -38,6 +39,13 @@ class RoutingRule(models.Model):
     slack_channel = models.CharField(
         max_length=80,
         blank=True,
+        validators=[
+            RegexValidator(
+                r"^[CG][A-Z0-9]{6,}$",
+                "Use the channel's ID, such as C0123ABCD (in Slack: the channel's details, About, at the "
+                "bottom), not its name.",
+            )
+        ],
         help_text="Slack channel ID (C0123ABC) that also gets every new EQL this rule routes, with its "
         "buttons (needs the Slack app: SLACK_BOT_TOKEN; invite the app to the channel). Empty: DMs only.",
     )

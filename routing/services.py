@@ -20,7 +20,14 @@ from routing import lifecycle, preferences, rules, selectors, tasks, webhooks
 from routing.attribution import services as attribution_services
 from routing.digest import DigestRow, compose_digest, summarise
 from routing.lifecycle import Actor, EqlView, TransitionError
-from routing.models import Delivery, EqlSnooze, Notification, ReasonCode, RoundRobinCursor
+from routing.models import (
+    Delivery,
+    EqlSnooze,
+    Notification,
+    NotificationPreference,
+    ReasonCode,
+    RoundRobinCursor,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -516,3 +523,22 @@ def snoozes_wake(*, now: dt.datetime | None = None) -> int:
         EqlSnooze.objects.filter(pk__in=[s.pk for s in due]).update(woken_at=now)
         notify(eqls=[s.eql for s in due], kind=Notification.Kind.SNOOZE_ENDED)
     return len(due)
+
+
+#: Highest daily Slack cap a person may set for themselves.
+SLACK_DAILY_CAP_MAX = 200
+
+
+@transaction.atomic
+def notification_preference_set(
+    *, user: User, channels: str, slack_daily_cap: int | None
+) -> NotificationPreference:
+    """Save how ``user`` hears about their EQLs; ValueError (nothing written) for a value out of range."""
+    if channels not in NotificationPreference.Channels.values:
+        raise ValueError(f"unknown choice {channels!r}")
+    if slack_daily_cap is not None and not 0 <= slack_daily_cap <= SLACK_DAILY_CAP_MAX:
+        raise ValueError(f"the daily Slack cap is a whole number from 0 to {SLACK_DAILY_CAP_MAX}")
+    pref, _ = NotificationPreference.objects.update_or_create(
+        user=user, defaults={"channels": channels, "slack_daily_cap": slack_daily_cap}
+    )
+    return pref

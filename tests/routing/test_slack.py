@@ -95,7 +95,7 @@ def click(client, slack, message: SlackMessage, action_id: str, user_id: str, op
 
 def api_event(user, eql: EQL, body: dict):
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
     return api.post(f"/api/eqls/{eql.pk}/events/", body, format="json")
 
 
@@ -416,24 +416,33 @@ def test_accepting_twice_from_two_messages_changes_nothing_the_second_time(
 # --- failures, cap, preferences ---------------------------------------------------------------------
 
 
-def test_a_slack_outage_does_not_block_scoring(
-    slack, people, fixed_now, django_capture_on_commit_callbacks, settings
-):
-    # given: Slack answers 503 to everything
-    from scoring.services import scoring_pass_run  # noqa: F401  (the pass announces through notify)
+def test_a_slack_outage_does_not_block_scoring(slack, people, django_capture_on_commit_callbacks):
+    # given: Slack answers 503 to everything, and an account whose usage qualifies
+    from scoring.services import scoring_pass_run
+    from tests.scoring.test_pass import AS_OF, HOT, make_account, only_open_eql, write_usage
 
     slack.down = True
-    eql = make_eql(people)
+    account = make_account("HOT-1", ae=people["ae"], csm=people["csm"])
+    write_usage(account, HOT)
 
-    # when
-    announce(django_capture_on_commit_callbacks, eql)
+    # when the hourly pass runs (and its after-commit announcement tries Slack)
+    with django_capture_on_commit_callbacks(execute=True):
+        scoring_pass = scoring_pass_run(as_of=AS_OF)
 
-    # then: the EQL and its notifications are saved, email went out, Slack is pending a retry
-    assert EQL.objects.filter(pk=eql.pk).exists()
-    assert Notification.objects.filter(eql=eql).count() == 2
-    slack_rows = Delivery.objects.filter(channel="slack")
-    assert {(d.status, d.attempts) for d in slack_rows} == {("pending", 1)}
-    assert all("503" in d.last_error or "HTTP" in d.last_error or "Slack" in d.last_error for d in slack_rows)
+    # then the EQL and its notifications are saved, email went out, Slack waits for a retry
+    assert scoring_pass.eqls_created == 1
+    eql = only_open_eql(account)
+    assert (eql.route, eql.owner) == ("csm", people["csm"])  # 9,600 estimated: CSM-led, one recipient
+    assert Notification.objects.filter(eql=eql).count() == 1
+    assert len(slack.calls_to("users.lookupByEmail")) == 1
+    assert set(Delivery.objects.filter(channel="slack").values_list("status", "attempts", "last_error")) == {
+        (
+            "pending",
+            1,
+            "SlackFailed: Slack users.lookupByEmail: Received a response in a non-JSON format:"
+            " upstream connect error",
+        )
+    }
     assert set(Delivery.objects.filter(channel="email").values_list("status", flat=True)) == {"sent"}
 
 
@@ -535,3 +544,119 @@ def test_the_weekly_digest_goes_to_slack_as_block_kit(
     ]
     assert [b["type"] for b in post.params["blocks"]] == ["header", "section", "actions"]
     assert post.params["blocks"][2]["elements"][0]["url"] == "https://eql.example.com/"
+
+
+# --- snooze in the product --------------------------------------------------------------------------
+
+
+def test_a_snoozed_eql_leaves_the_owners_queue_and_comes_back_with_a_notification(
+    slack, people, fixed_now, django_capture_on_commit_callbacks
+):
+    # given: the owner snoozed one of two EQLs for a day
+    from dashboards.inbox import QueueFilters, queue
+    from routing.services import snoozes_wake
+
+    snoozed, other = make_eql(people), make_eql(people, name="Beta Ltd")
+    assert (
+        api_event(
+            people["ae"], snoozed, {"type": "snooze", "until": (NOW + dt.timedelta(days=1)).isoformat()}
+        ).status_code
+        == 200
+    )
+
+    # when / then: out of the owner's queue, still in their manager's
+    assert list(queue(people["ae"], QueueFilters()).values_list("pk", flat=True)) == [other.pk]
+    assert set(queue(people["manager"], QueueFilters()).values_list("pk", flat=True)) == {
+        snoozed.pk,
+        other.pk,
+    }
+
+    # when the snooze ends
+    with django_capture_on_commit_callbacks(execute=True):
+        woken = snoozes_wake(now=NOW + dt.timedelta(days=1, minutes=1))
+
+    # then it is back, and the owner alone is notified again (in the app and in Slack)
+    later = NOW + dt.timedelta(days=1, minutes=1)
+    assert woken == 1
+    assert set(queue(people["ae"], QueueFilters(), now=later).values_list("pk", flat=True)) == {
+        snoozed.pk,
+        other.pk,
+    }
+    assert list(Notification.objects.filter(eql=snoozed).values_list("recipient__email", "kind")) == [
+        ("ae@example.com", "snooze_ended")
+    ]
+    (post,) = slack.calls_to("chat.postMessage")
+    assert post.params["text"] == "Snooze ended: Acme Corp · score 82"
+    assert snoozes_wake(now=later) == 0
+
+
+def test_a_status_change_ends_a_snooze(people, fixed_now, slack):
+    # given
+    eql = make_eql(people)
+    api_event(people["ae"], eql, {"type": "snooze", "until": (NOW + dt.timedelta(days=7)).isoformat()})
+
+    # when
+    response = api_event(people["ae"], eql, {"type": "contacted"})
+
+    # then
+    assert response.status_code == 200
+    assert not EqlSnooze.objects.filter(eql=eql).exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        pytest.param(
+            {"type": "snooze"}, "a snooze needs an end between now and 30 days from now", id="no-until"
+        ),
+        pytest.param(
+            {"type": "snooze", "until": (NOW + dt.timedelta(days=31)).isoformat()},
+            "a snooze needs an end between now and 30 days from now",
+            id="too-long",
+        ),
+    ],
+)
+def test_a_snooze_needs_an_end_within_30_days(people, fixed_now, slack, body, detail):
+    # given
+    eql = make_eql(people)
+
+    # when
+    response = api_event(people["ae"], eql, body)
+
+    # then
+    assert (response.status_code, response.json()) == (400, {"detail": detail})
+    assert not EqlSnooze.objects.exists()
+    assert activities(eql) == []
+
+
+def test_the_csm_may_not_accept_the_aes_eql_through_the_api(people, fixed_now, slack):
+    # given
+    eql = make_eql(people)
+
+    # when
+    response = api_event(people["csm"], eql, {"type": "accept"})
+
+    # then
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith(
+        "only the EQL's owner (or their manager) can accept or snooze it"
+    )
+    assert activities(eql) == []
+
+
+def test_a_person_sets_their_own_notification_preference(client, people):
+    # given
+    client.force_login(people["ae"])
+
+    # when
+    page = client.get("/notifications/settings/")
+    saved = client.post("/notifications/settings/", {"channels": "digest_only", "slack_daily_cap": "5"})
+    refused = client.post("/notifications/settings/", {"channels": "pigeon", "slack_daily_cap": "-1"})
+
+    # then
+    assert page.status_code == 200
+    assert saved.status_code == 302
+    assert refused.status_code == 422
+    assert list(NotificationPreference.objects.values_list("user__email", "channels", "slack_daily_cap")) == [
+        ("ae@example.com", "digest_only", 5)
+    ]
