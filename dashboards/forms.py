@@ -9,6 +9,8 @@ from django import forms
 from dashboards.inbox import SORTS, QueueFilters
 from expansion.models import AttributionEntry, EQLStatus, Route
 from routing import lifecycle
+from routing.models import NotificationPreference
+from routing.services import SLACK_DAILY_CAP_MAX
 from scoring.models import Priority, SignalDefinition
 
 STATUS_CHOICES = [
@@ -150,3 +152,20 @@ class LogFilterForm(forms.Form):
                 "Use YYYY-MM (a month) or YYYY-Qn (a quarter), e.g. 2025-04 or 2025-Q2."
             )
         return value
+
+
+class NotificationPreferenceForm(forms.Form):
+    """A person's own notification preference (routing.NotificationPreference)."""
+
+    channels = forms.ChoiceField(
+        label="Tell me about new and changed EQLs by",
+        choices=NotificationPreference.Channels.choices,
+        widget=forms.RadioSelect,
+    )
+    slack_daily_cap = forms.IntegerField(
+        label="Most Slack alerts a day",
+        required=False,
+        min_value=0,
+        max_value=SLACK_DAILY_CAP_MAX,
+        help_text="Alerts past this stay in the app and your weekly digest. Empty: the team default.",
+    )

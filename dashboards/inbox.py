@@ -126,6 +126,9 @@ def queue(user: User, filters: QueueFilters, *, now: dt.datetime | None = None) 
         qs = qs.filter(status__in=statuses)
     # CSM review items are not sales EQLs: they have their own list (``review_items``) unless asked for.
     qs = qs.filter(route=filters.route) if filters.route else qs.exclude(route=ROUTE_CSM_REVIEW)
+    if not sees_owners(user):
+        # A snoozed EQL leaves its owner's own queue until the snooze ends (routing.models.EqlSnooze).
+        qs = qs.exclude(snooze__until__gt=now, snooze__woken_at__isnull=True)
     if filters.priority:
         qs = qs.filter(priority=filters.priority)
     if filters.signal:

@@ -10,4 +10,5 @@ urlpatterns = [
     path("reviews/", views.reviews, name="reviews"),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/read/", views.notifications_read, name="notifications_read"),
+    path("notifications/settings/", views.notification_settings, name="notification_settings"),
 ]

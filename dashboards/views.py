@@ -26,7 +26,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from dashboards import inbox as selectors
 from dashboards import sparkline
-from dashboards.forms import EventForm, QueueFilterForm
+from dashboards.forms import EventForm, NotificationPreferenceForm, QueueFilterForm
 from dashboards.templatetags.inbox import EVENT_LABELS
 from expansion.models import EQL
 from routing import lifecycle
@@ -35,8 +35,14 @@ from routing.crm import selectors as crm_selectors
 from routing.crm import services as crm_services
 from routing.crm.models import CrmConnection
 from routing.lifecycle import TransitionError
-from routing.models import Notification
-from routing.services import actor_of, eql_transition, eql_view, notifications_mark_read
+from routing.models import Notification, NotificationPreference
+from routing.services import (
+    actor_of,
+    eql_transition,
+    eql_view,
+    notification_preference_set,
+    notifications_mark_read,
+)
 from scoring.config import MODULE_WILDCARD
 
 #: Status codes the inbox answers an action with when nothing changed (htmx swaps them too).
@@ -359,6 +365,35 @@ def notifications(request: HttpRequest) -> HttpResponse:
     return render(
         request, "dashboards/notifications.html", {**context, "page": page, "page_notifications": listed}
     )
+
+
+@login_required
+def notification_settings(request: HttpRequest) -> HttpResponse:
+    """The signed-in person's own notification preference: channels and daily Slack cap."""
+    pref = NotificationPreference.objects.filter(user=request.user).first()
+    initial = {
+        "channels": pref.channels if pref else NotificationPreference.Channels.BOTH,
+        "slack_daily_cap": pref.slack_daily_cap if pref else None,
+    }
+    form = NotificationPreferenceForm(request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            notification_preference_set(
+                user=request.user,
+                channels=form.cleaned_data["channels"],
+                slack_daily_cap=form.cleaned_data["slack_daily_cap"],
+            )
+            messages.success(request, "Notification settings saved.")
+            return redirect("notification_settings")
+        status = 422
+    context = {
+        **_page_context(request),
+        "form": form,
+        "slack_default_cap": settings.SLACK_DAILY_CAP_DEFAULT,
+        "slack_connected": bool(settings.SLACK_BOT_TOKEN or settings.SLACK_WEBHOOK_URL),
+    }
+    return render(request, "dashboards/notification_settings.html", context, status=status)
 
 
 @login_required

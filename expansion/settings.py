@@ -326,6 +326,13 @@ CRM_BULK_POLL_SECONDS = float(os.environ.get("CRM_BULK_POLL_SECONDS", "2"))
 CRM_BULK_TIMEOUT_SECONDS = float(os.environ.get("CRM_BULK_TIMEOUT_SECONDS", "600"))
 SLACK_WEBHOOK_URL = os.environ.get("SLACK_WEBHOOK_URL", "")
 SLACK_TIMEOUT_SECONDS = float(os.environ.get("SLACK_TIMEOUT_SECONDS", "5"))
+# Slack app mode (direct messages with buttons, updated in place): the bot token (xoxb-...) and the
+# app's signing secret, from the environment only; without a token the webhook mode above is used.
+SLACK_BOT_TOKEN = os.environ.get("SLACK_BOT_TOKEN", "")
+SLACK_SIGNING_SECRET = os.environ.get("SLACK_SIGNING_SECRET", "")
+SLACK_API_BASE = os.environ.get("SLACK_API_BASE", "https://slack.com/api/")
+# Most Slack alerts one person gets per day unless their preference sets another number.
+SLACK_DAILY_CAP_DEFAULT = int(os.environ.get("SLACK_DAILY_CAP_DEFAULT", "20"))
 WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
 # Webhook URLs on loopback, private, link-local (cloud metadata), multicast or reserved addresses are
 # refused in admin and at send time; true allows them (a CRM on the internal network, local testing).

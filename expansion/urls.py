@@ -14,6 +14,7 @@ urlpatterns = [
     path("finance/", include("dashboards.attribution_urls")),
     path("reports/", include("dashboards.report_urls")),
     path("backtests/", include("dashboards.backtest_urls")),
+    path("slack/", include("routing.slack.urls")),
     path("", include("dashboards.urls")),
 ]
 

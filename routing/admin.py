@@ -13,8 +13,12 @@ from routing import webhook_guard
 from routing.models import (
     Delivery,
     Notification,
+    NotificationPreference,
     ReasonCode,
     RoutingRule,
+    SlackInteraction,
+    SlackMessage,
+    SlackUser,
     SlaPolicy,
     WebhookDelivery,
     WebhookEndpoint,
@@ -35,6 +39,7 @@ class RoutingRuleAdmin(SimpleHistoryAdmin):
         "when_expansion_type",
         "estimate_comparison",
         "estimate_value",
+        "slack_channel",
     )
     list_display_links = ("name",)
     # No inline edits: order and active move EQLs, so they go through the form and its "Preview
@@ -73,7 +78,7 @@ class ReasonCodeAdmin(SimpleHistoryAdmin):
 class DeliveryInline(admin.TabularInline):
     model = Delivery
     extra = 0
-    readonly_fields = ("channel", "status", "attempts", "last_error", "sent_at")
+    readonly_fields = ("channel", "slack_channel", "status", "attempts", "last_error", "sent_at")
     can_delete = False
 
 
@@ -88,9 +93,10 @@ class NotificationAdmin(admin.ModelAdmin):
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
-    list_display = ("notification", "channel", "status", "attempts", "last_error", "sent_at")
+    list_display = ("notification", "channel", "slack_channel", "status", "attempts", "last_error", "sent_at")
     list_filter = ("channel", "status")
     raw_id_fields = ("notification",)
+    search_fields = ("notification__recipient__email", "last_error")
 
 
 class WebhookEndpointForm(forms.ModelForm):
@@ -188,3 +194,51 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     raw_id_fields = ("eql",)
     readonly_fields = ("message_id",)
     search_fields = ("message_id",)
+
+
+@admin.register(NotificationPreference)
+class NotificationPreferenceAdmin(admin.ModelAdmin):
+    """Each person edits their own on the notifications page; RevOps can set caps for a team here."""
+
+    list_display = ("user", "channels", "slack_daily_cap", "updated_at")
+    list_filter = ("channels",)
+    search_fields = ("user__email", "user__name")
+    raw_id_fields = ("user",)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A log written by the app: RevOps reads it (and may delete rows), never edits or adds."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SlackMessage)
+class SlackMessageAdmin(ReadOnlyAdmin):
+    """Slack messages posted about EQLs; a failed in-place update shows its error."""
+
+    list_display = ("posted_at", "eql", "channel", "ts", "last_action", "last_error")
+    list_filter = ("channel",)
+    search_fields = ("channel", "ts", "eql__account__name")
+    raw_id_fields = ("eql", "delivery")
+
+
+@admin.register(SlackInteraction)
+class SlackInteractionAdmin(ReadOnlyAdmin):
+    """Every click and modal submission from Slack and what came of it (applied, refused, not theirs)."""
+
+    list_display = ("created_at", "eql", "action", "value", "user", "slack_user_id", "status", "detail")
+    list_filter = ("status", "action")
+    search_fields = ("slack_user_id", "user__email")
+    raw_id_fields = ("eql", "user")
+
+
+@admin.register(SlackUser)
+class SlackUserAdmin(ReadOnlyAdmin):
+    """Cached users.lookupByEmail answers (a day); delete a row to look the person up again now."""
+
+    list_display = ("email", "slack_user_id", "looked_up_at")
+    search_fields = ("email", "slack_user_id")

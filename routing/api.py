@@ -67,6 +67,11 @@ class EventSerializer(serializers.Serializer):
         max_digits=14, decimal_places=2, required=False, allow_null=True, min_value=0
     )
     splits = SplitSerializer(many=True, required=False)
+    until = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="snooze: when it ends (at most 30 days from now).",
+    )
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -122,9 +127,11 @@ class EQLViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     @action(detail=True, methods=["post"], url_path="events")
     def events(self, request: Request, pk=None) -> Response:
         """Record a lifecycle event: contacted, call_booked, proposal_sent, won, lost, declined, csm_hold,
-        csm_release or note; on a CSM review item (route csm_review) review_promote (to an EQL for the
-        AE), review_risk (declined, reason churn_risk: handed to retention) or review_dismiss (declined
-        with a declined reason code). Invalid transitions answer 400 and change nothing."""
+        csm_release, note, accept (the owner takes it on; once) or snooze (with ``until``: out of the
+        owner's queue until then, notified again at the end); on a CSM review item (route csm_review)
+        review_promote (to an EQL for the AE), review_risk (declined, reason churn_risk: handed to
+        retention) or review_dismiss (declined with a declined reason code). Invalid transitions answer
+        400 and change nothing."""
         eql = self.get_object()  # 404 when not visible to this user
         data = EventSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -139,6 +146,7 @@ class EQLViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
                 reason=v.get("reason", ""),
                 expansion_arr=v.get("expansion_arr"),
                 splits=v.get("splits"),
+                until=v.get("until"),
             )
         except PermissionError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_403_FORBIDDEN)

@@ -16,6 +16,8 @@ from django.utils import timezone
 
 from routing import webhook_guard, webhook_signing
 from routing.models import Delivery, Notification, WebhookDelivery
+from routing.slack import client as slack_client
+from routing.slack import messages as slack_messages
 
 logger = logging.getLogger(__name__)
 
@@ -23,9 +25,11 @@ MAX_ATTEMPTS = 5
 
 
 class DeliveryFailed(Exception):
-    def __init__(self, message: str, *, final: bool):
+    def __init__(self, message: str, *, final: bool, retry_after: float | None = None):
         super().__init__(message)
         self.final = final
+        #: Seconds the receiver asked us to wait (Slack's 429 Retry-After), instead of the backoff.
+        self.retry_after = retry_after
 
 
 def backoff_seconds(retries: int) -> float:
@@ -49,12 +53,17 @@ def delivery_send(*, delivery_id: int) -> str:
             return "already sent"
         if d.status == Delivery.Status.FAILED:  # attempts used up; a redelivered task must not send again
             return "failed"
+        if d.status == Delivery.Status.CAPPED:
+            return "capped"
         d.attempts += 1
         note: Notification = d.notification
         started = time.monotonic()
+        retry_after = None
         try:
             if d.channel == Delivery.Channel.EMAIL:
                 send_mail(note.subject, note.body, settings.DEFAULT_FROM_EMAIL, [note.recipient.email])
+            elif slack_client.app_enabled():
+                slack_messages.delivery_post(d)
             else:
                 text = f"*{note.subject}*\nfor {note.recipient.display_name}\n{note.body}"
                 _post_json(
@@ -63,8 +72,9 @@ def delivery_send(*, delivery_id: int) -> str:
                     {},
                     settings.SLACK_TIMEOUT_SECONDS,
                 )
-        except (OSError, urllib.error.URLError, TimeoutError) as exc:
-            final = d.attempts >= MAX_ATTEMPTS
+        except (OSError, urllib.error.URLError, TimeoutError, slack_client.SlackFailed) as exc:
+            final = d.attempts >= MAX_ATTEMPTS or getattr(exc, "final", False)
+            retry_after = getattr(exc, "retry_after", None)
             d.status = Delivery.Status.FAILED if final else Delivery.Status.PENDING
             d.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             d.save(update_fields=["attempts", "status", "last_error"])
@@ -77,7 +87,7 @@ def delivery_send(*, delivery_id: int) -> str:
                 time.monotonic() - started,
                 d.last_error,
             )
-            failure = DeliveryFailed(d.last_error, final=final)
+            failure = DeliveryFailed(d.last_error, final=final, retry_after=retry_after)
         else:
             d.status = Delivery.Status.SENT
             d.sent_at = timezone.now()

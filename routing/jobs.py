@@ -13,8 +13,9 @@ from routing import services
 
 @shared_task
 def review_windows_sweep() -> int:
-    """Expire ended review windows, escalate long holds, flag SLA breaches (runs every 15 minutes)."""
-    return services.review_windows_sweep()
+    """Expire ended review windows, escalate long holds, flag SLA breaches, and wake EQLs whose
+    snooze ran out (runs every 15 minutes)."""
+    return services.review_windows_sweep() + services.snoozes_wake()
 
 
 @shared_task

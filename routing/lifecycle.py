@@ -21,6 +21,7 @@ from routing.rules import OWNER_ROLE, ROUTE_CSM_REVIEW
 # The statuses are defined once, in expansion.statuses; the lifecycle speaks of them (and of the events
 # named after them) as lifecycle.WON etc., so they are part of this module's interface.
 __all__ = [
+    "ACCEPT",
     "ACTIVITY_TYPE",
     "CALL_BOOKED",
     "CHURN_RISK",
@@ -40,7 +41,10 @@ __all__ = [
     "REVIEW_PROMOTE",
     "REVIEW_RISK",
     "SALES_EVENTS",
+    "SNOOZE",
+    "SNOOZE_MAX_DAYS",
     "STATUS_EVENTS",
+    "TAKE_ON_EVENTS",
     "TRANSITIONS",
     "WON",
     "Actor",
@@ -78,7 +82,16 @@ REVIEW_DISMISS = "review_dismiss"
 REVIEW_EVENTS = (REVIEW_PROMOTE, REVIEW_RISK, REVIEW_DISMISS)
 #: The declined reason a churn-risk review item closes with (a row of routing.ReasonCode).
 CHURN_RISK = "churn_risk"
-EVENTS = (*STATUS_EVENTS, *CSM_EVENTS, *REVIEW_EVENTS, "note")
+#: The owner takes an EQL on without changing its status: ``accept`` (it is mine, I will work it;
+#: logged once, the SLA clock is untouched: the first contact meets it) and ``snooze`` (put it aside
+#: until a time: it leaves the owner's queue and comes back with a new notification; any status
+#: change ends it). Same permission as the sales steps (``may_log_sales``).
+ACCEPT = "accept"
+SNOOZE = "snooze"
+TAKE_ON_EVENTS = (ACCEPT, SNOOZE)
+#: Longest snooze allowed.
+SNOOZE_MAX_DAYS = 30
+EVENTS = (*STATUS_EVENTS, *CSM_EVENTS, *REVIEW_EVENTS, *TAKE_ON_EVENTS, "note")
 OUTREACH = (CONTACTED, CALL_BOOKED, PROPOSAL_SENT)
 #: The sales steps: only the EQL's owner logs them (RevOps and the owner's manager may stand in).
 SALES_EVENTS = STATUS_EVENTS
@@ -153,11 +166,15 @@ def check_event(
     note: str = "",
     amount: float | None = None,
     reason_codes: tuple[str, ...] = (),
+    accepted: bool = False,
+    snooze_days: float | None = None,
     from_crm: bool = False,
 ) -> None:
     """Raise TransitionError when ``event`` may not be applied now; return None when it may.
 
-    ``from_crm``: the outcome was read back from the CRM (won or lost there), allowed from any open state."""
+    ``accepted``: the EQL was accepted before (accept is logged once); ``snooze_days``: how long a
+    snooze lasts from now (more than 0, at most SNOOZE_MAX_DAYS); ``from_crm``: the outcome was read
+    back from the CRM (won or lost there), allowed from any open state."""
     if event not in EVENTS:
         raise TransitionError(f"unknown event {event!r}; expected one of {', '.join(EVENTS)}")
     if event == "note":
@@ -185,6 +202,9 @@ def check_event(
         elif eql.review_state not in ("pending", "held", "escalated"):
             raise TransitionError("this EQL has no CSM review window or hold to release")
         return
+    if event in TAKE_ON_EVENTS:
+        _check_take_on(event=event, actor=actor, eql=eql, accepted=accepted, snooze_days=snooze_days)
+        return
     if not may_log_sales(actor, eql):
         raise TransitionError(
             "only the EQL's owner logs sales steps (contact, call, proposal, won, lost, declined);"
@@ -207,6 +227,22 @@ def check_event(
             )
     if event == WON and (amount is None or amount <= 0):
         raise TransitionError("won needs the expansion ARR (a positive amount)")
+
+
+def _check_take_on(
+    *, event: str, actor: Actor, eql: EqlView, accepted: bool, snooze_days: float | None
+) -> None:
+    if not may_log_sales(actor, eql):
+        raise TransitionError(
+            "only the EQL's owner (or their manager) can accept or snooze it; as the account's CSM you"
+            " can add a note, or hold or release the CSM review window"
+        )
+    if eql.status not in OPEN:
+        raise TransitionError(f"the EQL is already closed ({eql.status.replace('_', ' ')})")
+    if event == ACCEPT and accepted:
+        raise TransitionError("this EQL is already accepted")
+    if event == SNOOZE and (snooze_days is None or not 0 < snooze_days <= SNOOZE_MAX_DAYS):
+        raise TransitionError(f"a snooze needs an end between now and {SNOOZE_MAX_DAYS} days from now")
 
 
 def _check_review_event(

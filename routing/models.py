@@ -6,6 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
@@ -35,6 +36,19 @@ class RoutingRule(models.Model):
     estimate_value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     route = models.CharField(max_length=16, choices=Route.choices)
     csm_involvement_required = models.BooleanField(default=False)
+    slack_channel = models.CharField(
+        max_length=80,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^[CG][A-Z0-9]{6,}$",
+                "Use the channel's ID, such as C0123ABCD (in Slack: the channel's details, About, at the "
+                "bottom), not its name.",
+            )
+        ],
+        help_text="Slack channel ID (C0123ABC) that also gets every new EQL this rule routes, with its "
+        "buttons (needs the Slack app: SLACK_BOT_TOKEN; invite the app to the channel). Empty: DMs only.",
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -75,6 +89,7 @@ class Notification(models.Model):
         ESCALATION = "escalation", "Hold escalated"
         DIGEST = "digest", "Weekly digest"
         PASS_ALERT = "pass_alert", "Scoring pass alert"
+        SNOOZE_ENDED = "snooze_ended", "Snooze ended"
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
@@ -107,9 +122,15 @@ class Delivery(models.Model):
         PENDING = "pending", "Pending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
+        CAPPED = "capped", "Not sent: daily Slack cap reached"
 
     notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="deliveries")
     channel = models.CharField(max_length=8, choices=Channel.choices)
+    slack_channel = models.CharField(
+        max_length=80,
+        blank=True,
+        help_text="Slack app mode: the channel posted to; empty means a direct message to the recipient.",
+    )
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING, db_index=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
@@ -230,3 +251,102 @@ class RoundRobinCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role}: {self.last_user_id}"
+
+
+class NotificationPreference(models.Model):
+    """How one person wants to hear about their EQLs; people without a row get the defaults."""
+
+    class Channels(models.TextChoices):
+        BOTH = "both", "Slack and email"
+        SLACK = "slack", "Slack only"
+        EMAIL = "email", "Email only"
+        DIGEST_ONLY = "digest_only", "Weekly digest only"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    channels = models.CharField(max_length=12, choices=Channels.choices, default=Channels.BOTH)
+    slack_daily_cap = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Most Slack alerts this person gets per day (UTC); the rest stay in the app and the "
+        "digest. Empty: SLACK_DAILY_CAP_DEFAULT.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.get_channels_display()}"
+
+
+class SlackUser(models.Model):
+    """users.lookupByEmail answers, cached: an email's Slack user id (empty: no such Slack user)."""
+
+    email = models.EmailField(unique=True)
+    slack_user_id = models.CharField(max_length=32, blank=True)
+    looked_up_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.email} -> {self.slack_user_id or 'not in Slack'}"
+
+
+class SlackMessage(models.Model):
+    """A Slack message posted about an EQL (channel, ts), so actions can update it in place."""
+
+    eql = models.ForeignKey(EQL, on_delete=models.CASCADE, related_name="slack_messages")
+    delivery = models.OneToOneField(
+        Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="slack_message"
+    )
+    channel = models.CharField(max_length=80)
+    ts = models.CharField(max_length=32)
+    posted_at = models.DateTimeField(auto_now_add=True)
+    last_action = models.CharField(
+        max_length=255, blank=True, help_text="Who did what, as the message shows."
+    )
+    updated_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel", "ts"], name="slack_message_unique")]
+
+    def __str__(self) -> str:
+        return f"EQL {self.eql_id} in {self.channel} at {self.ts}"
+
+
+class SlackInteraction(models.Model):
+    """One button click or modal submission from Slack, applied once (a repeat of the key is dropped)."""
+
+    class Status(models.TextChoices):
+        APPLIED = "applied", "Applied"
+        REFUSED = "refused", "Refused"
+        NOT_YOURS = "not_yours", "Not theirs"
+        UNKNOWN_USER = "unknown_user", "Slack user not matched"
+
+    key = models.CharField(max_length=255, unique=True)
+    eql = models.ForeignKey(EQL, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    slack_user_id = models.CharField(max_length=32)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    action = models.CharField(max_length=32)
+    value = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    detail = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.value} on EQL {self.eql_id}: {self.status}"
+
+
+class EqlSnooze(models.Model):
+    """An owner put an open EQL aside until a time: out of their queue until then, then notified again.
+
+    The lifecycle event ``snooze`` writes it (routing.services.eql_transition); any status change ends it.
+    """
+
+    eql = models.OneToOneField(EQL, on_delete=models.CASCADE, related_name="snooze")
+    until = models.DateTimeField(db_index=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField()
+    #: Set when the snooze ran out and the owner was notified again (kept for the record).
+    woken_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"EQL {self.eql_id} snoozed until {self.until:%Y-%m-%d %H:%M}"

@@ -16,11 +16,18 @@ from django.db.models import Q
 from django.utils import timezone
 
 from expansion.models import EQL, OPEN_STATUSES, Activity, ReviewState, User
-from routing import lifecycle, rules, selectors, tasks, webhooks
+from routing import lifecycle, preferences, rules, selectors, tasks, webhooks
 from routing.attribution import services as attribution_services
 from routing.digest import DigestRow, compose_digest, summarise
 from routing.lifecycle import Actor, EqlView, TransitionError
-from routing.models import Delivery, Notification, ReasonCode, RoundRobinCursor
+from routing.models import (
+    Delivery,
+    EqlSnooze,
+    Notification,
+    NotificationPreference,
+    ReasonCode,
+    RoundRobinCursor,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -179,6 +186,7 @@ def notification_content(eql: EQL, kind: str) -> tuple[str, str]:
         Notification.Kind.RELEASE: "CSM released",
         Notification.Kind.ESCALATION: "Hold escalated",
         Notification.Kind.SLA_WARNING: "SLA warning",
+        Notification.Kind.SNOOZE_ENDED: "Snooze ended",
     }.get(kind, "EQL")
     subject = f"{title}: {account.name} · {eql.primary_signal.replace('_', ' ')} · score {eql.score}"
     body = (
@@ -202,7 +210,7 @@ def _recipients(eql: EQL, kind: str) -> list[int]:
     if kind == Notification.Kind.ESCALATION:
         manager = eql.owner.manager_id if eql.owner_id else None
         return [manager] if manager else []
-    if kind == Notification.Kind.HOLD:
+    if kind in (Notification.Kind.HOLD, Notification.Kind.SNOOZE_ENDED):
         return [eql.owner_id] if eql.owner_id else []
     for pk in (eql.owner_id, eql.csm_id):
         if pk and pk not in ids:
@@ -224,16 +232,18 @@ def notify(*, eqls: Iterable[EQL], kind: str) -> list[Notification]:
         Notification.objects.filter(pk__in=[n.pk for n in created]).update(created_at=now)
         for n in created:
             n.created_at = now
-    channels = [Delivery.Channel.EMAIL] + ([Delivery.Channel.SLACK] if settings.SLACK_WEBHOOK_URL else [])
-    deliveries = Delivery.objects.bulk_create(
-        [Delivery(notification=n, channel=c) for n in created for c in channels]
-    )
-    if deliveries:
-        # One robust callback per delivery: a channel that fails (or a broker that refuses) must not stop
-        # the other deliveries, nor raise into the caller after its transaction has committed.
-        for d in deliveries:
-            transaction.on_commit(lambda pk=d.pk: tasks.deliver.delay(pk), robust=True)
+    _deliveries_queue(created)
     return created
+
+
+def _deliveries_queue(notes: Sequence[Notification]) -> None:
+    """Create each notification's deliveries (preferences, daily Slack cap, rule channels) and send
+    them after commit: one robust callback per delivery, so a channel that fails (or a broker that
+    refuses) stops neither the others nor the caller, whose transaction has committed."""
+    deliveries = Delivery.objects.bulk_create(preferences.deliveries_plan(notes))
+    for d in deliveries:
+        if d.status == Delivery.Status.PENDING:
+            transaction.on_commit(lambda pk=d.pk: tasks.deliver.delay(pk), robust=True)
 
 
 def eqls_announce(
@@ -269,11 +279,13 @@ def eql_transition(
     reason: str = "",
     expansion_arr: Decimal | None = None,
     splits: list[dict] | None = None,
+    until: dt.datetime | None = None,
     from_crm: bool = False,
 ) -> EQL:
     """Apply one lifecycle event (contract: POST /api/eqls/{id}/events/). Raises TransitionError or
-    PermissionError and changes nothing when the event is not allowed. ``from_crm``: an outcome the CRM
-    sync read back (``routing.crm``), which may close an EQL from any open state."""
+    PermissionError and changes nothing when the event is not allowed. ``until``: a snooze's end;
+    ``from_crm``: an outcome the CRM sync read back (``routing.crm``), which may close an EQL from any
+    open state."""
     eql = EQL.objects.select_for_update(of=("self",)).select_related("account", "owner").get(pk=eql_id)
     actor = actor_of(user)
     view = eql_view(eql)
@@ -293,6 +305,8 @@ def eql_transition(
         codes = tuple(c for c in _reason_codes(lifecycle.DECLINED) if c != lifecycle.CHURN_RISK)
     else:
         codes = ()
+    if until is not None and timezone.is_naive(until):
+        until = timezone.make_aware(until)
     lifecycle.check_event(
         event=event,
         actor=actor,
@@ -301,6 +315,9 @@ def eql_transition(
         note=note,
         amount=None if expansion_arr is None else float(expansion_arr),
         reason_codes=codes,
+        accepted=event == lifecycle.ACCEPT
+        and Activity.objects.filter(eql=eql, event=lifecycle.ACCEPT).exists(),
+        snooze_days=None if until is None else (until - now).total_seconds() / 86400,
         from_crm=from_crm,
     )
     if splits and event != lifecycle.WON:
@@ -341,6 +358,13 @@ def eql_transition(
         policy_hours = _medium_sla_hours()
         eql.review_window_ends_at = when
         eql.sla_deadline = when + dt.timedelta(hours=policy_hours)
+    elif event == lifecycle.SNOOZE:
+        EqlSnooze.objects.update_or_create(
+            eql=eql, defaults={"until": until, "by": user, "created_at": now, "woken_at": None}
+        )
+        note = note or f"Snoozed until {until:%Y-%m-%d %H:%M %Z}"
+    if event in lifecycle.STATUS_EVENTS or event in lifecycle.REVIEW_EVENTS:
+        EqlSnooze.objects.filter(eql=eql, woken_at__isnull=True).delete()  # a status change ends a snooze
     eql.updated_at = now
     eql.save()
     Activity.objects.create(
@@ -409,12 +433,7 @@ def notify_people(*, role: str, kind: str, subject: str, body: str) -> list[Noti
     created = Notification.objects.bulk_create(
         [Notification(recipient_id=pk, kind=kind, subject=subject, body=body) for pk in recipients]
     )
-    channels = [Delivery.Channel.EMAIL] + ([Delivery.Channel.SLACK] if settings.SLACK_WEBHOOK_URL else [])
-    deliveries = Delivery.objects.bulk_create(
-        [Delivery(notification=n, channel=c) for n in created for c in channels]
-    )
-    for d in deliveries:
-        transaction.on_commit(lambda pk=d.pk: tasks.deliver.delay(pk), robust=True)
+    _deliveries_queue(created)
     return created
 
 
@@ -456,11 +475,7 @@ def weekly_digests_send(*, now: dt.datetime | None = None) -> int:
         )
         notes.append(Notification(recipient_id=pk, kind=Notification.Kind.DIGEST, subject=subject, body=body))
     created = Notification.objects.bulk_create(notes)
-    deliveries = Delivery.objects.bulk_create(
-        [Delivery(notification=n, channel=Delivery.Channel.EMAIL) for n in created]
-    )
-    for d in deliveries:
-        transaction.on_commit(lambda pk=d.pk: tasks.deliver.delay(pk), robust=True)
+    _deliveries_queue(created)
     return len(created)
 
 
@@ -498,3 +513,36 @@ def review_windows_sweep(*, now: dt.datetime | None = None) -> int:
         status__in=OPEN_STATUSES, sla_breached=False, sla_deadline__lt=now, first_contact_at__isnull=True
     ).update(sla_breached=True, updated_at=now)
     return n + len(to_escalate) + breached
+
+
+def snoozes_wake(*, now: dt.datetime | None = None) -> int:
+    """Snoozes that ran out: the EQL is back in its owner's queue and the owner is notified again."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = list(
+            EqlSnooze.objects.select_for_update(of=("self",))
+            .filter(until__lte=now, woken_at__isnull=True, eql__status__in=OPEN_STATUSES)
+            .select_related("eql__account", "eql__owner")
+        )
+        EqlSnooze.objects.filter(pk__in=[s.pk for s in due]).update(woken_at=now)
+        notify(eqls=[s.eql for s in due], kind=Notification.Kind.SNOOZE_ENDED)
+    return len(due)
+
+
+#: Highest daily Slack cap a person may set for themselves.
+SLACK_DAILY_CAP_MAX = 200
+
+
+@transaction.atomic
+def notification_preference_set(
+    *, user: User, channels: str, slack_daily_cap: int | None
+) -> NotificationPreference:
+    """Save how ``user`` hears about their EQLs; ValueError (nothing written) for a value out of range."""
+    if channels not in NotificationPreference.Channels.values:
+        raise ValueError(f"unknown choice {channels!r}")
+    if slack_daily_cap is not None and not 0 <= slack_daily_cap <= SLACK_DAILY_CAP_MAX:
+        raise ValueError(f"the daily Slack cap is a whole number from 0 to {SLACK_DAILY_CAP_MAX}")
+    pref, _ = NotificationPreference.objects.update_or_create(
+        user=user, defaults={"channels": channels, "slack_daily_cap": slack_daily_cap}
+    )
+    return pref

@@ -20,7 +20,8 @@ def deliver(self, delivery_id: int) -> str:
     except delivery.DeliveryFailed as exc:
         if exc.final:
             return "failed"
-        raise self.retry(exc=exc, countdown=delivery.backoff_seconds(self.request.retries)) from exc
+        countdown = exc.retry_after or delivery.backoff_seconds(self.request.retries)
+        raise self.retry(exc=exc, countdown=countdown) from exc
 
 
 @shared_task(time_limit=120)

@@ -72,6 +72,7 @@ PAYLOADS: dict[str, dict] = {
     "eql_event": {"form": {"type": "note", "note": "Matrix: may this role write here?"}},
     "eql-events": {"json": {"type": "note", "note": "Matrix: may this role write here?"}},
     "notifications_read": {"form": {}},
+    "notification_settings": {"form": {"channels": "email", "slack_daily_cap": "3"}},
     "attribution-correct": {"json": {"reason": "Matrix: may this role correct credit?", "percent": 50}},
     # A RevOps user (not a superuser) may not create a RevOps user (#13): 400, nothing written.
     "api-import": {"csv": "email,name,role\nmatrix-escalation@example.com,Escalation,RevOps\n"},
@@ -501,6 +502,54 @@ admin:routing_delivery_change                        POST    login  login  login
 admin:routing_delivery_object                        GET     login  login  login    login  login   ok     login
 admin:routing_delivery_object                        POST    login  login  login    login  login   ok     login
 
+admin:routing_notificationpreference_changelist      GET     login  login  login    login  login   ok     login
+admin:routing_notificationpreference_changelist      POST    login  login  login    login  login   ok     login
+admin:routing_notificationpreference_add             GET     login  login  login    login  login   ok     login
+admin:routing_notificationpreference_add             POST    login  login  login    login  login   ok     login
+admin:routing_notificationpreference_history         GET     login  login  login    login  login   ok     login
+admin:routing_notificationpreference_history         POST    login  login  login    login  login   ok     login
+admin:routing_notificationpreference_delete          GET     login  login  login    login  login   ok     login
+admin:routing_notificationpreference_delete          POST    login  login  login    login  login   ok     login
+admin:routing_notificationpreference_change          GET     login  login  login    login  login   ok     login
+admin:routing_notificationpreference_change          POST    login  login  login    login  login   ok     login
+admin:routing_notificationpreference_object          GET     login  login  login    login  login   ok     login
+admin:routing_notificationpreference_object          POST    login  login  login    login  login   ok     login
+admin:routing_slackmessage_changelist                GET     login  login  login    login  login   ok     login
+admin:routing_slackmessage_changelist                POST    login  login  login    login  login   ok     login
+admin:routing_slackmessage_add                       GET     login  login  login    login  login   403    login
+admin:routing_slackmessage_add                       POST    login  login  login    login  login   403    login
+admin:routing_slackmessage_history                   GET     login  login  login    login  login   ok     login
+admin:routing_slackmessage_history                   POST    login  login  login    login  login   ok     login
+admin:routing_slackmessage_delete                    GET     login  login  login    login  login   ok     login
+admin:routing_slackmessage_delete                    POST    login  login  login    login  login   ok     login
+admin:routing_slackmessage_change                    GET     login  login  login    login  login   ok     login
+admin:routing_slackmessage_change                    POST    login  login  login    login  login   403    login
+admin:routing_slackmessage_object                    GET     login  login  login    login  login   ok     login
+admin:routing_slackmessage_object                    POST    login  login  login    login  login   ok     login
+admin:routing_slackinteraction_changelist            GET     login  login  login    login  login   ok     login
+admin:routing_slackinteraction_changelist            POST    login  login  login    login  login   ok     login
+admin:routing_slackinteraction_add                   GET     login  login  login    login  login   403    login
+admin:routing_slackinteraction_add                   POST    login  login  login    login  login   403    login
+admin:routing_slackinteraction_history               GET     login  login  login    login  login   ok     login
+admin:routing_slackinteraction_history               POST    login  login  login    login  login   ok     login
+admin:routing_slackinteraction_delete                GET     login  login  login    login  login   ok     login
+admin:routing_slackinteraction_delete                POST    login  login  login    login  login   ok     login
+admin:routing_slackinteraction_change                GET     login  login  login    login  login   ok     login
+admin:routing_slackinteraction_change                POST    login  login  login    login  login   403    login
+admin:routing_slackinteraction_object                GET     login  login  login    login  login   ok     login
+admin:routing_slackinteraction_object                POST    login  login  login    login  login   ok     login
+admin:routing_slackuser_changelist                   GET     login  login  login    login  login   ok     login
+admin:routing_slackuser_changelist                   POST    login  login  login    login  login   ok     login
+admin:routing_slackuser_add                          GET     login  login  login    login  login   403    login
+admin:routing_slackuser_add                          POST    login  login  login    login  login   403    login
+admin:routing_slackuser_history                      GET     login  login  login    login  login   ok     login
+admin:routing_slackuser_history                      POST    login  login  login    login  login   ok     login
+admin:routing_slackuser_delete                       GET     login  login  login    login  login   ok     login
+admin:routing_slackuser_delete                       POST    login  login  login    login  login   ok     login
+admin:routing_slackuser_change                       GET     login  login  login    login  login   ok     login
+admin:routing_slackuser_change                       POST    login  login  login    login  login   403    login
+admin:routing_slackuser_object                       GET     login  login  login    login  login   ok     login
+admin:routing_slackuser_object                       POST    login  login  login    login  login   ok     login
 admin:routing_webhookendpoint_changelist             GET     login  login  login    login  login   ok     login
 admin:routing_webhookendpoint_changelist             POST    login  login  login    login  login   ok     login
 admin:routing_webhookendpoint_add                    GET     login  login  login    login  login   ok     login
@@ -714,5 +763,12 @@ notifications_read                                   GET     login  405    405  
 notifications_read                                   POST    login  ok     ok       ok     ok      ok     ok
 notifications_read                                   hx:GET  login  405    405      405    405     405    405
 notifications_read                                   hx:POST login  ok     ok       ok     ok      ok     ok
+
+notification_settings                                GET     login  ok     ok       ok     ok      ok     ok
+notification_settings                                POST    login  ok     ok       ok     ok      ok     ok
+
+# Slack signs its requests (no session, no CSRF token); without SLACK_SIGNING_SECRET the app is not connected.
+slack-interactions                                   GET     405    405    405      405    405     405    405
+slack-interactions                                   POST    403    403    403      403    403     403    403
 """
 # fmt: on

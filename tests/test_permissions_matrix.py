@@ -166,7 +166,17 @@ def build_world() -> dict:
     from dashboards.models import BacktestRun
     from routing.crm import services as crm_services
     from routing.crm.models import CrmConnection, CrmLink, CrmReject, CrmSyncRun
-    from routing.models import Delivery, Notification, RoutingRule, WebhookDelivery, WebhookEndpoint
+    from routing.models import (
+        Delivery,
+        Notification,
+        NotificationPreference,
+        RoutingRule,
+        SlackInteraction,
+        SlackMessage,
+        SlackUser,
+        WebhookDelivery,
+        WebhookEndpoint,
+    )
     from routing.services import eql_transition
     from scoring.models import EqlPolicy, Gate, ScoringPass, SignalDefinition
 
@@ -186,7 +196,14 @@ def build_world() -> dict:
     ActivityFactory(account=account, actor=ae)
     ExpansionFactory(account=account)
     notification = Notification.objects.create(recipient=ae, eql=eql, kind="new_eql", subject="s", body="b")
-    Delivery.objects.create(notification=notification, channel="slack")
+    delivery = Delivery.objects.create(notification=notification, channel="slack")
+    # Slack app records (admin: RevOps reads the message log, interactions and the user cache).
+    NotificationPreference.objects.create(user=ae, channels="slack", slack_daily_cap=10)
+    SlackUser.objects.create(email=ae.email, slack_user_id="U0MATRIX", looked_up_at=timezone.now())
+    SlackMessage.objects.create(eql=eql, delivery=delivery, channel="D0MATRIX", ts="1700000000.000100")
+    SlackInteraction.objects.create(
+        key="matrix", eql=eql, slack_user_id="U0MATRIX", user=ae, action="accept", status="applied"
+    )
     endpoint = WebhookEndpoint.objects.create(name="CRM", url="http://127.0.0.1:9/hook", secret="s" * 32)
     WebhookDelivery.objects.create(endpoint=endpoint, eql=eql, event="eql.updated", payload={})
     Token.objects.create(user=ae)

@@ -126,6 +126,21 @@ def eql_crm_status(eql: EQL) -> list[dict]:
     return out
 
 
+def record_links(eql: EQL) -> list[tuple[str, str]]:
+    """("Open in Salesforce", url) for each enabled connection that holds a record of this EQL."""
+    links = (
+        CrmLink.objects.filter(eql=eql, connection__enabled=True)
+        .exclude(crm_id="")
+        .select_related("connection")
+    )
+    out = []
+    for link in links.order_by("connection__name"):
+        url = record_url(link.connection, link.crm_id)
+        if url:
+            out.append((f"Open in {link.connection.get_kind_display()}", url))
+    return out
+
+
 def record_url(connection: CrmConnection, crm_id: str) -> str:
     """Where a user opens the record, from configuration alone (no call to the CRM)."""
     from django.conf import settings
