@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 import ssl
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -15,9 +16,8 @@ from tests.crm_fakes.hubspot import HubSpotFake
 from tests.crm_fakes.salesforce import SalesforceFake
 
 
-@pytest.fixture(scope="session")
-def crm_fake_certificate(tmp_path_factory) -> tuple[str, str]:
-    """A self-signed certificate and key for 127.0.0.1, made once per run (never committed)."""
+def make_certificate(folder: Path) -> tuple[str, str]:
+    """A self-signed certificate and key for 127.0.0.1 in ``folder`` (never committed)."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -40,7 +40,6 @@ def crm_fake_certificate(tmp_path_factory) -> tuple[str, str]:
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
-    folder = tmp_path_factory.mktemp("crm-fake-tls")
     cert_path, key_path = folder / "cert.pem", folder / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
@@ -51,13 +50,24 @@ def crm_fake_certificate(tmp_path_factory) -> tuple[str, str]:
     return str(cert_path), str(key_path)
 
 
-@pytest.fixture
-def salesforce_fake(crm_fake_certificate, monkeypatch):
-    cert_path, key_path = crm_fake_certificate
+def salesforce_server(cert_path: str, key_path: str) -> HTTPServer:
+    """An HTTPS server on 127.0.0.1 (random port) for the Salesforce fake, started."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_path, key_path)
     server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context)
     server.start()
+    return server
+
+
+@pytest.fixture(scope="session")
+def crm_fake_certificate(tmp_path_factory) -> tuple[str, str]:
+    return make_certificate(tmp_path_factory.mktemp("crm-fake-tls"))
+
+
+@pytest.fixture
+def salesforce_fake(crm_fake_certificate, monkeypatch):
+    cert_path, key_path = crm_fake_certificate
+    server = salesforce_server(cert_path, key_path)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", cert_path)
     fake = SalesforceFake(server)
     fake.ca_bundle = cert_path

@@ -735,8 +735,10 @@ def test_notifications_fragment_and_mark_read(client, people):
 QUEUE_QUERIES = 8
 QUEUE_SEARCH_QUERIES = 7
 #: session, user, EQL (+account, owner, CSM, last CSM activity), signal definitions, reason codes,
-#: activities (+actor), snapshots, past EQLs, unread count, latest notifications.
-EQL_PAGE_QUERIES = 10
+#: activities (+actor), snapshots, past EQLs, CRM connections, unread count, latest notifications.
+EQL_PAGE_QUERIES = 11
+#: With a CRM connection enabled, the CRM panel reads the EQL's CRM records and open rejects too.
+EQL_PAGE_CRM_QUERIES = 2
 
 
 def _grow(people, n: int) -> EQL:
@@ -787,6 +789,22 @@ def test_eql_page_query_count_is_constant(client, people, django_assert_num_quer
         response = client.get(reverse("eql", args=[eql.pk]))
     assert response.content.decode().count('class="tl-item') == size
     assert b'<svg id="spark"' in response.content
+
+
+@pytest.mark.parametrize("size", [2, 30])
+def test_eql_page_with_crm_connections_keeps_a_constant_query_count(
+    client, people, django_assert_num_queries, size
+):
+    from routing.crm.models import CrmConnection, CrmLink
+
+    eql = _grow(people, size)
+    for name, kind, obj in (("sf", "salesforce", "Opportunity"), ("hs", "hubspot", "deals")):
+        connection = CrmConnection.objects.create(name=name, kind=kind, object_type=obj, upsert_key="eql_key")
+        CrmLink.objects.create(connection=connection, eql=eql, crm_id=f"{name}-1")
+    login(client, people["ae"])
+    with django_assert_num_queries(EQL_PAGE_QUERIES + EQL_PAGE_CRM_QUERIES):
+        response = client.get(reverse("eql", args=[eql.pk]))
+    assert response.content.decode().count('data-testid="crm-') == 2
 
 
 @pytest.mark.parametrize(
