@@ -60,6 +60,19 @@ def percent(value: Any, digits: int = 0, *, missing: str = MISSING) -> str:
     return f"{float(value) * 100:.{int(digits)}f}%"
 
 
+def share(count: int, total: int, *, missing: str = MISSING) -> str:
+    """``count`` of ``total`` as a whole percent that never contradicts the count: 1 of 256 reads
+    '0.4%' (not '0%'), 255 of 256 '99.6%' (not '100%'); '<0.1%' / '>99.9%' below that; 0 of 0 missing."""
+    if not total:
+        return missing
+    value = count / total
+    for digits in (0, 1):
+        text = f"{value * 100:.{digits}f}"
+        if (count == 0 or float(text) > 0) and (count == total or float(text) < 100):
+            return f"{text}%"
+    return "<0.1%" if value < 0.5 else ">99.9%"
+
+
 #: Words kept in capitals when a key is turned into a label.
 ACRONYMS = {"ae": "AE", "csm": "CSM", "sso": "SSO", "api": "API", "crm": "CRM", "arr": "ARR", "eql": "EQL"}
 

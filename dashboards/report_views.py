@@ -28,7 +28,7 @@ from django.views.decorators.http import require_safe
 
 from dashboards import charts, conversion
 from dashboards import report_selectors as rs
-from dashboards.formatting import money, percent
+from dashboards.formatting import money, percent, share
 from dashboards.inbox import notifications_for
 from dashboards.metrics import DEFAULT_DIMENSIONS, DEFAULT_MIN_TOP, Dimension, params_key, untouched_records
 from dashboards.models import CoverageSnapshot
@@ -350,11 +350,11 @@ def coverage_untouched_csv(request: HttpRequest) -> StreamingHttpResponse:
 def _metric_cells(m: dict[str, Any]) -> dict[str, str]:
     return {
         "eqls": m["eqls"],
-        "accuracy": percent(m["accuracy"]),
+        "accuracy": share(m["converted"], m["matured"]),
         "accuracy_n": f"{m['converted']}/{m['matured']}" if m["matured"] else "none matured",
-        "opp": percent(m["opportunity_rate"]),
+        "opp": share(m["opportunities"], m["eqls"]),
         "opp_n": m["opportunities"],
-        "won": percent(m["won_rate"]),
+        "won": share(m["won"], m["eqls"]),
         "won_n": m["won"],
         "won_arr": money(m["won_arr"]),
         "ttfc_median": hours(m["ttfc_median_hours"]),
@@ -366,6 +366,13 @@ def _metric_cells(m: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def _rate_share(value: float | None, total: int) -> str:
+    """A rate of ``total`` (4 decimals, so the count is exact) as ``share`` shows it."""
+    if value is None or not total:
+        return percent(None)
+    return share(round(value * total), total)
+
+
 def _signal_name(names: dict[str, str], key: str) -> str:
     if not key:
         return "(no signal)"
@@ -375,7 +382,9 @@ def _signal_name(names: dict[str, str], key: str) -> str:
 @report_reader
 def signals(request: HttpRequest) -> HttpResponse:
     """Signal conversion at ``?as_of``: per signal (primary and any fired), per owner or per segment
-    (``?by=``), per week since launch; fire rate against the band; drift and retirement flags."""
+    (``?by=``), per week; fire rate against the band; drift and retirement flags.
+
+    The period is the whole history the data has: from the first EQL record to ``as_of``."""
     errors: list[str] = []
     as_of = _parse_date(request.GET.get("as_of"), timezone.localdate(), errors)
     by = request.GET.get("by") or "signal"
@@ -474,11 +483,11 @@ def signals(request: HttpRequest) -> HttpResponse:
             "week": w["week"],
             "label": conversion.iso_week_label(w["week"]),
             "eqls": w["eqls"],
-            "accuracy": percent(w["accuracy"]),
+            "accuracy": _rate_share(w["accuracy"], w["matured"]),
             "matured": w["matured"],
             "assigned": w["assigned"],
-            "opp": percent(w["opportunity_rate"]),
-            "won": percent(w["won_rate"]),
+            "opp": _rate_share(w["opportunity_rate"], w["eqls"]),
+            "won": _rate_share(w["won_rate"], w["eqls"]),
             "ttfc_median": hours(w["ttfc_median_hours"]),
             "ttfc_p90": hours(w["ttfc_p90_hours"]),
             "sla_misses": w["sla_misses"],
@@ -496,6 +505,8 @@ def signals(request: HttpRequest) -> HttpResponse:
             for key, label in BY_CHOICES.items()
         ],
         "launch": launch,
+        "period_weeks": ((as_of - launch).days // 7 + 1) if launch else 0,
+        "first_matures": conversion.first_maturity_day(outcomes),
         "overall": _metric_cells(overall),
         "review_items": int(outcomes["review_item"].sum()) if len(outcomes) else 0,
         "signal_rows": signal_rows,
