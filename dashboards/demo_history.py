@@ -239,7 +239,7 @@ def demo_earlier_eqls(*, until: dt.date, seed: int, weeks: int = HISTORY_WEEKS) 
             key = str(rng.choice(keys, p=shares))
             also = str(rng.choice([k for k in keys if k != key] or [key]))
             fired = list(dict.fromkeys([key, also]))
-            priority, points = defined[key]
+            priority, _points = defined[key]
             total = sum(int(defined[k][1]) for k in fired)
             for _try in range(PICK_TRIES):
                 account = accounts[int(rng.integers(len(accounts)))]
