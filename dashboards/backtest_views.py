@@ -141,9 +141,19 @@ class BacktestForm(forms.Form):
         return out
 
 
-def _default_period() -> tuple[dt.date, dt.date]:
+def replay_period(days: int) -> tuple[dt.date, dt.date]:
+    """The ``days`` before the last usage snapshot, starting no earlier than the first one: a replay
+    before the usage on record would draw weeks of zero EQLs that only mean "no data"."""
     end = services.snapshot_last_date() or timezone.localdate()
-    return end - dt.timedelta(days=DEFAULT_PERIOD_DAYS), end
+    start = end - dt.timedelta(days=days)
+    first = services.snapshot_first_date()
+    if first is not None and start < first <= end:
+        start = first
+    return start, end
+
+
+def _default_period() -> tuple[dt.date, dt.date]:
+    return replay_period(DEFAULT_PERIOD_DAYS)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -518,8 +528,7 @@ def signal_preview(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     edited_spec = signal_spec(edited)
     baseline = scoring_config_load()
     edited_config = bt.replace_signal(baseline, original_key, edited_spec if edited.active else None)
-    end = services.snapshot_last_date() or timezone.localdate()
-    start = end - dt.timedelta(days=services.PREVIEW_DAYS)
+    start, end = replay_period(services.PREVIEW_DAYS)
     context.update(
         start=start,
         end=end,
@@ -595,8 +604,7 @@ def _spec_changes(saved: Any, edited: Any) -> list[dict]:
 
 def _replay_preview(request: HttpRequest, context: dict, edited_config: cfg.ScoringConfig) -> HttpResponse:
     """Replay the saved model and ``edited_config`` weekly over the last 12 months, side by side."""
-    end = services.snapshot_last_date() or timezone.localdate()
-    start = end - dt.timedelta(days=services.PREVIEW_DAYS)
+    start, end = replay_period(services.PREVIEW_DAYS)
     results = services.backtest_compare(
         start=start,
         end=end,

@@ -147,12 +147,16 @@ def coverage_trend(points: Sequence[Mapping[str, Any]]) -> dict:
 
 def accuracy_trend(
     rows: Sequence[Mapping[str, Any]], names: Mapping[str, str], colours: Mapping[str, str] | None = None
-) -> dict:
+) -> dict | None:
     """Weekly EQL accuracy per primary signal (``conversion.weekly`` rows; weeks without a matured EQL
-    are skipped, marker size grows with the number of matured EQLs) and for all signals (dark line)."""
+    are skipped, marker size grows with the number of matured EQLs) and for all signals (dark line).
+
+    None when no week has a matured EQL yet (nothing to draw)."""
     fig = go.Figure()
     keys = [k for k in dict.fromkeys(r["signal"] for r in rows) if k]
     colours = colours or signal_colours(keys)
+    if not any(r["accuracy"] is not None for r in rows):
+        return None  # no matured week: an empty plot would draw a meaningless -1..6 axis
     for key in ["", *keys]:
         series = [r for r in rows if r["signal"] == key and r["accuracy"] is not None]
         if not series:
@@ -174,7 +178,9 @@ def accuracy_trend(
         )
     _style(fig, height=340)
     fig.update_yaxes(range=[0, 1.05], title={"text": "accuracy (30-day)", "font": {"size": 11}})
-    fig.update_xaxes(tickformat="%d %b", title={"text": "week of assignment", "font": {"size": 11}})
+    fig.update_xaxes(
+        type="date", tickformat="%d %b %Y", title={"text": "week of assignment", "font": {"size": 11}}
+    )
     return _figure_dict(fig)
 
 
@@ -256,17 +262,27 @@ def time_to_contact_histogram(hours: Sequence[float], median: float | None, p90:
                 annotation_font={"size": 11, "color": colour},
             )
     _style(fig, height=300, percent_y=False, legend=False)
-    fig.update_layout(margin={"t": 44})
-    fig.update_xaxes(title={"text": "hours from assignment to first contact", "font": {"size": 11}})
+    # No gap between bins: a bar covers exactly its hours (a gap made a 0-4 h bin read as 0.5-3.5 h).
+    size = _bin_size(hours)
+    top = size * (int(max(hours, default=0) // size) + 1)
+    fig.update_layout(margin={"t": 44}, bargap=0)
+    fig.update_xaxes(
+        range=[0, top],
+        title={"text": "hours from assignment to first contact", "font": {"size": 11}},
+    )
     fig.update_yaxes(title={"text": "EQLs", "font": {"size": 11}}, rangemode="tozero")
     return _figure_dict(fig)
 
 
+#: Hour bins by the longest wait: (longest up to, bin size in hours). Beyond the last: one day.
+BIN_SIZES = ((1, 0.25), (6, 0.5), (12, 1), (48, 4), (24 * 7, 12))
+
+
 def _bin_size(hours: Sequence[float]) -> float:
-    """Hour bins: 4 h up to two days, then 12 h, then 24 h, so a long tail stays readable."""
+    """Hour bins fitted to the data: 15 min when every contact came within the hour, then 30 min,
+    1 h, 4 h up to two days, 12 h up to a week, then 24 h, so short and long waits both stay readable."""
     top = max(hours, default=0)
-    if top <= 48:
-        return 4
-    if top <= 24 * 7:
-        return 12
+    for longest, size in BIN_SIZES:
+        if top < longest:
+            return size
     return 24

@@ -363,6 +363,14 @@ def launch_day(outcomes: pd.DataFrame) -> dt.date | None:
     return pd.Timestamp(outcomes["created_day"].min()).date()
 
 
+def first_maturity_day(outcomes: pd.DataFrame) -> dt.date | None:
+    """The day the first assigned EQL's accuracy window closes (its assignment day + 30), if any."""
+    days = eqls_only(outcomes)["assigned_day"].dropna()
+    if days.empty:
+        return None
+    return pd.Timestamp(days.min()).date() + dt.timedelta(days=MATURITY_DAYS)
+
+
 def weekly(outcomes: pd.DataFrame, as_of: dt.date | str, *, by_signal: bool = True) -> list[dict[str, Any]]:
     """Per week since launch (Monday-start weeks), per primary signal (``""`` = all signals):
 

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 
 import numpy as np
 import pandas as pd
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -28,11 +29,12 @@ from django.views.decorators.http import require_safe
 
 from dashboards import charts, conversion
 from dashboards import report_selectors as rs
-from dashboards.formatting import money, percent
+from dashboards.formatting import day, percent, share
+from dashboards.formatting import money as plain_money
 from dashboards.inbox import notifications_for
 from dashboards.metrics import DEFAULT_DIMENSIONS, DEFAULT_MIN_TOP, Dimension, params_key, untouched_records
 from dashboards.models import CoverageSnapshot
-from dashboards.selectors import coverage_for, coverage_snapshot_for
+from dashboards.selectors import coverage_at_days, coverage_for, coverage_snapshot_for
 from dashboards.services import coverage_snapshot_request
 from expansion.models import Role, Segment
 
@@ -74,6 +76,11 @@ def report_reader(view: Callable) -> Callable:
 
 
 # ---------------------------------------------------------------------------------------- formatting
+
+
+def money(value: Any) -> str:
+    """An amount in the reporting currency ('$48,000'), the one money format of the pages."""
+    return plain_money(value, currency=settings.REPORTING_CURRENCY)
 
 
 def hours(value: float | None) -> str:
@@ -286,9 +293,9 @@ def coverage(request: HttpRequest) -> HttpResponse:
         else:
             latest = coverage_snapshot_for(key)
             errors.append(
-                f"The coverage on {as_of:%d %b %Y} has not been computed yet. RevOps or a manager can "
+                f"The coverage on {day(as_of)} has not been computed yet. RevOps or a manager can "
                 "have it computed by opening this date"
-                + (f"; the latest computed is {latest.as_of:%d %b %Y}." if latest else ".")
+                + (f"; the latest computed is {day(latest.as_of)}." if latest else ".")
             )
     query = _coverage_query(as_of, dims, k)
     context = {
@@ -350,11 +357,11 @@ def coverage_untouched_csv(request: HttpRequest) -> StreamingHttpResponse:
 def _metric_cells(m: dict[str, Any]) -> dict[str, str]:
     return {
         "eqls": m["eqls"],
-        "accuracy": percent(m["accuracy"]),
+        "accuracy": share(m["converted"], m["matured"]),
         "accuracy_n": f"{m['converted']}/{m['matured']}" if m["matured"] else "none matured",
-        "opp": percent(m["opportunity_rate"]),
+        "opp": share(m["opportunities"], m["eqls"]),
         "opp_n": m["opportunities"],
-        "won": percent(m["won_rate"]),
+        "won": share(m["won"], m["eqls"]),
         "won_n": m["won"],
         "won_arr": money(m["won_arr"]),
         "ttfc_median": hours(m["ttfc_median_hours"]),
@@ -366,6 +373,13 @@ def _metric_cells(m: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def _rate_share(value: float | None, total: int) -> str:
+    """A rate of ``total`` (4 decimals, so the count is exact) as ``share`` shows it."""
+    if value is None or not total:
+        return percent(None)
+    return share(round(value * total), total)
+
+
 def _signal_name(names: dict[str, str], key: str) -> str:
     if not key:
         return "(no signal)"
@@ -375,7 +389,9 @@ def _signal_name(names: dict[str, str], key: str) -> str:
 @report_reader
 def signals(request: HttpRequest) -> HttpResponse:
     """Signal conversion at ``?as_of``: per signal (primary and any fired), per owner or per segment
-    (``?by=``), per week since launch; fire rate against the band; drift and retirement flags."""
+    (``?by=``), per week; fire rate against the band; drift and retirement flags.
+
+    The period is the whole history the data has: from the first EQL record to ``as_of``."""
     errors: list[str] = []
     as_of = _parse_date(request.GET.get("as_of"), timezone.localdate(), errors)
     by = request.GET.get("by") or "signal"
@@ -418,7 +434,7 @@ def signals(request: HttpRequest) -> HttpResponse:
                     if f
                     else "",
                     "drift_title": f"Matured EQLs: {f.short_matured} in the 4 weeks, {f.long_matured} in "
-                    f"the 26 weeks (both end {as_of - dt.timedelta(days=conversion.MATURITY_DAYS):%d %b %Y})"
+                    f"the 26 weeks (both end {day(as_of - dt.timedelta(days=conversion.MATURITY_DAYS))})"
                     if f
                     else "",
                     "won_quarters": ", ".join(f"{q}: {n}" for q, n in f.won_by_quarter) if f else "",
@@ -474,11 +490,11 @@ def signals(request: HttpRequest) -> HttpResponse:
             "week": w["week"],
             "label": conversion.iso_week_label(w["week"]),
             "eqls": w["eqls"],
-            "accuracy": percent(w["accuracy"]),
+            "accuracy": _rate_share(w["accuracy"], w["matured"]),
             "matured": w["matured"],
             "assigned": w["assigned"],
-            "opp": percent(w["opportunity_rate"]),
-            "won": percent(w["won_rate"]),
+            "opp": _rate_share(w["opportunity_rate"], w["eqls"]),
+            "won": _rate_share(w["won_rate"], w["eqls"]),
             "ttfc_median": hours(w["ttfc_median_hours"]),
             "ttfc_p90": hours(w["ttfc_p90_hours"]),
             "sla_misses": w["sla_misses"],
@@ -496,6 +512,8 @@ def signals(request: HttpRequest) -> HttpResponse:
             for key, label in BY_CHOICES.items()
         ],
         "launch": launch,
+        "period_weeks": len(conversion.weeks_between(launch, as_of)) if launch else 0,
+        "first_matures": conversion.first_maturity_day(outcomes),
         "overall": _metric_cells(overall),
         "review_items": int(outcomes["review_item"].sum()) if len(outcomes) else 0,
         "signal_rows": signal_rows,
@@ -615,9 +633,11 @@ def kpis(request: HttpRequest) -> HttpResponse:
     # Open and overdue are read now, whichever week is shown (a past week's frame misses newer EQLs).
     now = timezone.now()
     live = eqls if as_of == today else rs.eqls_frame(today)
+    # Both weeks' coverage from one read of the data (it was read and computed twice).
+    coverage = coverage_at_days([as_of, prev_as_of])
     current = conversion.member_kpis(
         conversion.eql_outcomes(eqls, events, as_of),
-        coverage_for(as_of).table,
+        coverage[as_of].table,
         accounts,
         member_ids,
         week,
@@ -627,7 +647,7 @@ def kpis(request: HttpRequest) -> HttpResponse:
     )
     previous = conversion.member_kpis(
         conversion.eql_outcomes(eqls, events, prev_as_of),
-        coverage_for(prev_as_of).table,
+        coverage[prev_as_of].table,
         accounts,
         member_ids,
         prev_week,

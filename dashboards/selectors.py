@@ -194,6 +194,25 @@ def coverage_for(
     )
 
 
+def coverage_at_days(days: Sequence[dt.date]) -> dict[dt.date, CoverageResult]:
+    """The coverage diagnostic (default dimensions) at each of a few ``days`` from one read of the
+    data: accounts, commercial touch days and won expansions once for the span, the latest metrics
+    once per day (3 + 2 x len(days) queries); the same results as ``coverage_for`` at each day."""
+    days = sorted(set(days))
+    if not days:
+        return {}
+    dimensions = DEFAULT_DIMENSIONS
+    accounts = accounts_frame()
+    first, last = days[0], days[-1]
+    touches = commercial_touch_days(first - dt.timedelta(days=COVERED_WINDOW_DAYS), last, accounts)
+    expansions = won_expansions_frame(first - dt.timedelta(days=HISTORY_WINDOW_DAYS), last, accounts)
+    results = {}
+    for day in days:
+        metrics = latest_metrics_frame(day, needed_metrics(dimensions), accounts)
+        results[day] = coverage_diagnostic(accounts, metrics, touches, expansions, day, dimensions)
+    return results
+
+
 def snapshot_history_range() -> tuple[dt.date | None, dt.date | None]:
     """First and last snapshot date imported (1 query on the date-leading index)."""
     bounds = UsageSnapshot.objects.order_by().aggregate(first=Min("date"), last=Max("date"))

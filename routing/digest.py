@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from expansion.formatting import day, key_label, money
 from expansion.statuses import OPEN
 
 TOP_N = 5
@@ -59,17 +60,23 @@ def summarise(rows: Sequence[DigestRow], week_start: dt.datetime, week_end: dt.d
     )
 
 
-def compose_digest(*, name: str, week_start: dt.date, digest: Digest, link: str) -> tuple[str, str]:
-    subject = (
-        f"Weekly expansion pipeline, week of {week_start:%d %b %Y}: {digest.open} open, {digest.new} new"
-    )
+def compose_digest(
+    *, name: str, week_start: dt.date, digest: Digest, link: str, currency: str = ""
+) -> tuple[str, str]:
+    """Subject and body; dates and amounts in the app's one format (``expansion.formatting``), amounts
+    in ``currency`` (the reporting currency)."""
+
+    def cash(value: Decimal) -> str:
+        return money(value, currency=currency)
+
+    subject = f"Weekly expansion pipeline, week of {day(week_start)}: {digest.open} open, {digest.new} new"
     lines = [
         f"Hi {name},",
         "",
-        f"WEEKLY EXPANSION PIPELINE - week of {week_start:%d %b %Y}",
+        f"WEEKLY EXPANSION PIPELINE - week of {day(week_start)}",
         f"- New EQLs this week: {digest.new}",
-        f"- Open: {digest.open} | estimated {digest.open_value:,.0f}",
-        f"- Closed this week: {digest.closed} | won {digest.won_value:,.0f}",
+        f"- Open: {digest.open} | estimated {cash(digest.open_value)}",
+        f"- Closed this week: {digest.closed} | won {cash(digest.won_value)}",
         f"- SLA misses: {digest.sla_misses}",
         "",
         f"Hottest opportunities (top {TOP_N} by score):",
@@ -78,8 +85,8 @@ def compose_digest(*, name: str, week_start: dt.date, digest: Digest, link: str)
         lines.append("  none open right now")
     for rank, r in enumerate(digest.top, start=1):
         lines.append(
-            f"  {rank}. {r.account_name} | score {r.score} | {r.primary_signal.replace('_', ' ')} | "
-            f"estimate {r.estimate:,.0f} of {r.contract_arr:,.0f} ARR | {r.status.replace('_', ' ')}"
+            f"  {rank}. {r.account_name} | score {r.score} | {key_label(r.primary_signal)} | "
+            f"estimate {cash(r.estimate)} of {cash(r.contract_arr)} ARR | {key_label(r.status).lower()}"
             + (f" | CSM {r.csm_name}" if r.csm_name else "")
         )
     lines += ["", f"Your queue: {link}"]

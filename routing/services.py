@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from expansion.formatting import moment, money
 from expansion.models import EQL, OPEN_STATUSES, Activity, ReviewState, User
 from routing import lifecycle, preferences, rules, selectors, tasks, webhooks
 from routing.attribution import services as attribution_services
@@ -177,8 +178,15 @@ def _signal_lines(eql: EQL) -> str:
 
 
 def notification_content(eql: EQL, kind: str) -> tuple[str, str]:
-    """Subject and body: why now, what it is worth, what to say. Same text for owner and CSM."""
+    """Subject and body: why now, what it is worth, what to say. Same text for owner and CSM.
+
+    Amounts in the reporting currency and the deadline in the configured time zone, in the app's one
+    format (``expansion.formatting``)."""
     account = eql.account
+
+    def cash(value) -> str:
+        return money(value, currency=settings.REPORTING_CURRENCY)
+
     title = {
         Notification.Kind.NEW_EQL: "New EQL",
         Notification.Kind.EQL_CHANGED: "EQL upgraded",
@@ -192,12 +200,13 @@ def notification_content(eql: EQL, kind: str) -> tuple[str, str]:
     body = (
         f"{account.name} ({account.account_id}), route {eql.get_route_display()}\n"
         f"Why now:\n{_signal_lines(eql)}\n"
-        f"Worth: contract ARR {eql.contract_arr:,.0f}, estimated expansion {eql.estimated_expansion_arr:,.0f}"
+        f"Worth: contract ARR {cash(eql.contract_arr)}, "
+        f"estimated expansion {cash(eql.estimated_expansion_arr)}"
         f" ({eql.estimate_source or 'n/a'})\n"
         f"Opening angle: {eql.opening_angle}\n"
     )
     if eql.sla_deadline:
-        body += f"SLA deadline: {eql.sla_deadline:%Y-%m-%d %H:%M %Z}\n"
+        body += f"SLA deadline: {moment(timezone.localtime(eql.sla_deadline))} ({settings.TIME_ZONE})\n"
     if eql.hold_note and kind in (Notification.Kind.HOLD, Notification.Kind.ESCALATION):
         body += f"CSM note: {eql.hold_note}\n"
     body += f"Open: {settings.APP_BASE_URL}/eqls/{eql.pk}/"
@@ -472,6 +481,7 @@ def weekly_digests_send(*, now: dt.datetime | None = None) -> int:
             week_start=week_start.date(),
             digest=summarise(rows[pk], week_start, week_end),
             link=f"{settings.APP_BASE_URL}/",
+            currency=settings.REPORTING_CURRENCY,
         )
         notes.append(Notification(recipient_id=pk, kind=Notification.Kind.DIGEST, subject=subject, body=body))
     created = Notification.objects.bulk_create(notes)

@@ -18,11 +18,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Max
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from expansion import formatting
 from expansion.models import EQL, AttributionEntry, Role, User
 from routing.attribution import rules
 from routing.attribution.anchors import chain_key, publish_anchor, read_anchors
@@ -130,7 +132,8 @@ def _conditions(rule) -> str:
             parts.append(f"{label} = {value}")
     if rule.estimate_comparison and rule.estimate_value is not None:
         sign = "≥" if rule.estimate_comparison == "gte" else "<"
-        parts.append(f"estimate {sign} {rules.money(rule.estimate_value)}")
+        amount = formatting.money(rule.estimate_value, currency=settings.REPORTING_CURRENCY, digits=2)
+        parts.append(f"estimate {sign} {amount}")
     return "; ".join(parts) or "always"
 
 

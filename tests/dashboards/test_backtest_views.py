@@ -135,7 +135,8 @@ def test_list_shows_runs_the_form_and_a_compare_picker(client, people, history):
     assert 'placeholder="0.9"' in page
     assert 'name="api_rate_approach__points"' in page
     assert 'name="score_threshold"' in page
-    assert f'value="{END - dt.timedelta(days=364)}"' in page  # default period: 12 months to the last snapshot
+    # default period: up to 12 months to the last snapshot, from the first one (130 days of usage here)
+    assert f'value="{END - dt.timedelta(days=DAYS - 1)}"' in page
     assert page.index("Seats 0.95") < page.index("Saved model")  # newest first
     assert f'name="ids" value="{first.pk}"' in page
     assert f'name="ids" value="{second.pk}"' in page

@@ -49,7 +49,8 @@ def test_a_histogram_becomes_its_bins_and_counts():
 
     assert table.x_label == "hours from assignment to first contact"
     assert table.columns == ["EQLs"]
-    assert table.rows == [("0 to 4", ["2"]), ("4 to 8", ["1"]), ("8 to 12", ["2"])]
+    # the longest wait is under 12 h: one-hour bins
+    assert table.rows == [("1 to 2", ["1"]), ("2 to 3", ["1"]), ("5 to 6", ["1"]), ("9 to 10", ["2"])]
 
 
 def test_backtest_charts_on_two_axes_and_side_by_side_runs():

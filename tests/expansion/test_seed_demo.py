@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import itertools
 import re
 
 import pandas as pd
@@ -193,3 +194,19 @@ def test_demo_history_gives_every_role_worked_eqls_through_the_lifecycle(
     out = io.StringIO()
     call_command("verify_attribution", stdout=out)
     assert out.getvalue().startswith("OK")
+    # the months before the usage export have their EQLs too, every one worked to its end
+    first_pass = dt.datetime(2026, 1, 20, tzinfo=dt.UTC)  # ten weeks before the demo day
+    earlier = EQL.objects.filter(evaluation__recorded="demo earlier months")
+    assert earlier.exists()
+    assert set(earlier.values_list("status", flat=True)) == {"won", "lost", "declined"}
+    assert all(e.created_at < first_pass for e in earlier)
+    months = {(e.created_at.year, e.created_at.month) for e in earlier}
+    assert len(months) == 11  # Mar 2025 (395 days back) to Jan 2026, every month
+    # one EQL at a time per account, the next one at least the 30-day suppression after the close
+    by_account: dict[int, list] = {}
+    for e in EQL.objects.order_by("created_at"):
+        by_account.setdefault(e.account_id, []).append(e)
+    for records in by_account.values():
+        for before, after in itertools.pairwise(records):
+            if before.evaluation.get("recorded") == "demo earlier months":
+                assert after.created_at >= before.closed_at + dt.timedelta(days=30)

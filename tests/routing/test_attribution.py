@@ -458,7 +458,7 @@ def test_winning_a_co_owned_eql_records_the_entered_split_and_its_basis(make_eql
         True,
         "10000.00",
     )
-    assert basis["route_rule_conditions"] == "estimate ≥ 10000.00"
+    assert basis["route_rule_conditions"] == "estimate ≥ $10,000.00"
     assert (basis["won_arr"], basis["closer"], basis["note"]) == (
         "15000.00",
         "ae@example.com",

@@ -73,3 +73,21 @@ def test_every_active_ae_and_csm_gets_one_digest_about_their_own_eqls(django_cap
     assert sorted(digests.values_list("recipient_id", flat=True)) == sorted([ae.pk, other.pk, csm.pk])
     assert "score 88" in digests.get(recipient=ae).body
     assert "none open right now" in digests.get(recipient=csm).body
+
+
+def test_digest_amounts_carry_the_currency_and_dates_the_one_format():
+    digest = summarise(
+        [row("Acme", score=99), row("Bolt", status="won", closed_days=1, won=Decimal("7000"))],
+        WEEK_START,
+        WEEK_END,
+    )
+
+    _subject, body = compose_digest(
+        name="Ari", week_start=WEEK_START.date(), digest=digest, link="http://x/", currency="EUR"
+    )
+
+    lines = body.splitlines()
+    assert lines[2] == "WEEKLY EXPANSION PIPELINE - week of 23 Mar 2026"
+    assert lines[4] == "- Open: 1 | estimated €1,000"
+    assert lines[5] == "- Closed this week: 1 | won €7,000"
+    assert lines[9] == "  1. Acme | score 99 | Seat utilisation | estimate €1,000 of €50,000 ARR | new"

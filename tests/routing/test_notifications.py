@@ -4,6 +4,7 @@ never undoes or blocks the EQL."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import threading
@@ -148,7 +149,7 @@ def test_a_new_eql_notifies_owner_and_csm_at_the_same_moment_with_the_same_detai
         "Why now:",
         "- seat_utilization: 0.94 (threshold 0.9, 40 pts)",
         "- api_rate_approach: 0.88 (threshold 0.85, 35 pts)",
-        "Worth: contract ARR 48,000, estimated expansion 9,600 (default)",
+        "Worth: contract ARR $48,000, estimated expansion $9,600 (default)",
         f"Opening angle: {ANGLE}",
         f"Open: https://eql.example.com/eqls/{eql.pk}/",
     ]
@@ -418,3 +419,19 @@ def test_every_delivery_attempt_logs_channel_outcome_and_duration(
         assert re.match(
             r"delivery=\d+ channel=slack attempt=1 status=pending seconds=\d+\.\d\d error=URLError", line
         )
+
+
+def test_the_deadline_is_in_the_configured_time_zone_and_amounts_in_the_currency(eql, settings):
+    # given: an EQL due at 14:30 UTC, a Berlin team reporting in euros
+    from routing.services import notification_content
+
+    settings.TIME_ZONE = "Europe/Berlin"
+    settings.REPORTING_CURRENCY = "EUR"
+    eql.sla_deadline = dt.datetime(2026, 12, 3, 14, 30, tzinfo=dt.UTC)
+
+    # when
+    _subject, body = notification_content(eql, "new_eql")
+
+    # then: 15:30 in Berlin (CET), in the app's one date format
+    assert "SLA deadline: 3 Dec 2026, 15:30 (Europe/Berlin)" in body.splitlines()
+    assert "Worth: contract ARR €48,000, estimated expansion €9,600 (default)" in body.splitlines()

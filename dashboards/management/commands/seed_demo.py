@@ -48,7 +48,8 @@ class Command(BaseCommand):
             "--history-weeks",
             type=int,
             default=demo_history.HISTORY_WEEKS,
-            help="Weekly past passes to replay, with reps working their EQLs (default 10; 0 for none).",
+            help="Weekly past passes to replay, with reps working their EQLs, after 13 months of earlier "
+            "EQLs (default 10; 0 for neither).",
         )
 
     def handle(self, *args, **options):
@@ -75,9 +76,12 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         finally:
             services_logger.setLevel(level)
-        history = None
+        history = earlier = None
         if options["history_weeks"] > 0:
             history = demo_history.demo_history_replay(
+                until=as_of, seed=options["seed"], weeks=options["history_weeks"]
+            )
+            earlier = demo_history.demo_earlier_eqls(
                 until=as_of, seed=options["seed"], weeks=options["history_weeks"]
             )
         if quiet:
@@ -98,6 +102,14 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  history: {history.passes} weekly passes, {history.eqls} EQLs worked by their owners "
                 f"({worked or 'no events'})"
+            )
+        if earlier is not None:
+            worked = ", ".join(
+                f"{n} {event.replace('_', ' ')}" for event, n in sorted(earlier.events.items())
+            )
+            self.stdout.write(
+                f"  earlier months: {earlier.eqls} EQLs recorded before the usage export begins, each "
+                f"worked to its end ({worked or 'no events'})"
             )
         width = max(len(email) for email, _, _ in result.passwords)
         self.stdout.write("")
