@@ -192,7 +192,9 @@ def main() -> None:
             second = run(connection, fake, spent, f"{mode}: unchanged sync", args.eqls)
             limit = math.ceil(args.eqls / 200) if mode == "collections" else 1
             kind = "collection requests" if mode == "collections" else "bulk jobs"
-            jobs = sum(1 for r in fake.requests if r["method"] == "POST" and r["path"].endswith("/jobs/ingest"))
+            jobs = sum(
+                1 for r in fake.requests if r["method"] == "POST" and r["path"].endswith("/jobs/ingest")
+            )
             used = first["writes"] if mode == "collections" else jobs
             print(
                 f"  target: at most {limit} {kind} -> {used}; unchanged sync writes 0 -> {second['writes']}",

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from expansion import formatting
 from expansion.statuses import CLOSED, OPEN
 
 SALESFORCE = "salesforce"
@@ -104,7 +105,7 @@ class Rendered:
 
 
 def _label(key: str) -> str:
-    return key.replace("_", " ").replace(":", " ").strip().capitalize()
+    return formatting.key_label(key)
 
 
 def _number(value) -> str:
@@ -117,10 +118,8 @@ def _number(value) -> str:
 
 
 def money_text(amount: Decimal | float | None, currency: str) -> str:
-    """``USD 74,398``: whole units with the reporting currency, as the EQL page shows them."""
-    if amount is None:
-        return "n/a"
-    return f"{currency} {float(amount):,.0f}"
+    """``$74,398``: whole units in the reporting currency, as the EQL page shows them."""
+    return formatting.money(amount, currency=currency, missing="n/a")
 
 
 def why_now_text(triggered: Iterable[Mapping]) -> str:

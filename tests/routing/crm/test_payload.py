@@ -58,9 +58,9 @@ def test_the_three_questions_are_written_as_text():
     v = values()
 
     assert v["why_now"] == (
-        "Seat utilisation: 0.96 (threshold 0.90, 40 pts)\nApi usage: 850,000 (threshold 800,000, 25 pts)"
+        "Seat utilisation: 0.96 (threshold 0.90, 40 pts)\nAPI usage: 850,000 (threshold 800,000, 25 pts)"
     )
-    assert v["worth"] == "Estimated expansion EUR 12,000 (calibrated); contract ARR EUR 48,000"
+    assert v["worth"] == "Estimated expansion €12,000 (calibrated); contract ARR €48,000"
     assert v["what_to_say"] == (
         "Your team is at 96% of its seats.\nDiscovery questions:\n"
         "1. Who is waiting for a seat?\n2. When do you hire next?"
@@ -100,7 +100,7 @@ def test_amount_is_the_won_arr_once_won_and_the_close_date_is_the_closing_day():
     assert v["amount"] == 15500.0
     assert v["close_date"] == "2026-12-20"
     assert v["is_closed"] is True
-    assert "won EUR 15,500" in v["worth"]
+    assert "won €15,500" in v["worth"]
 
 
 def test_render_maps_fields_and_leaves_out_empty_optional_values():

@@ -44,9 +44,7 @@ def test_first_sync_writes_every_open_eql_and_a_second_writes_nothing(salesforce
     assert opp["StageName"] == "Prospecting"
     assert opp["Amount"] == 9600.0
     assert opp["EQL_Link__c"] == f"http://127.0.0.1:8000/eqls/{eqls[0].pk}/"
-    assert (
-        opp["EQL_Worth__c"] == "Estimated expansion USD 9,600 (no estimate source); contract ARR USD 48,000"
-    )
+    assert opp["EQL_Worth__c"] == "Estimated expansion $9,600 (no estimate source); contract ARR $48,000"
     assert CrmLink.objects.get(eql=eqls[0]).crm_id == opp["Id"]
     assert len(upsert_requests(salesforce_fake)) == 1  # three records, one collection request
 
