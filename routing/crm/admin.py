@@ -23,7 +23,7 @@ def _rows(formset) -> list[dict]:
 
 class _FieldMapFormSet(forms.BaseInlineFormSet):
     def clean(self):
-        super().clean()
+        # Before the formset's own uniqueness check, whose message names no field.
         rules = [
             payload.FieldRule(crm_field=r.get("crm_field", ""), source=r.get("source", ""))
             for r in _rows(self)
@@ -32,6 +32,7 @@ class _FieldMapFormSet(forms.BaseInlineFormSet):
             problems = payload.field_problems(self.instance.upsert_key or "", rules)
             if problems:
                 raise forms.ValidationError([p[0].upper() + p[1:] + "." for p in problems])
+        super().clean()
 
 
 class _StageMapFormSet(forms.BaseInlineFormSet):
@@ -150,14 +151,16 @@ class CrmConnectionAdmin(SimpleHistoryAdmin):
                 problems = services.mapping_check(connection=connection)
             except clients.CrmError as exc:
                 self.message_user(
-                    request, f"{connection.name}: could not read the CRM: {exc}", messages.ERROR
+                    request, f"Connection {connection.name}: could not read the CRM: {exc}", messages.ERROR
                 )
                 continue
             if problems:
-                self.message_user(request, f"{connection.name}: " + "; ".join(problems), messages.ERROR)
+                self.message_user(
+                    request, f"Connection {connection.name}: " + "; ".join(problems), messages.ERROR
+                )
             else:
                 self.message_user(
-                    request, f"{connection.name}: the mapping matches the CRM.", messages.SUCCESS
+                    request, f"Connection {connection.name}: the mapping matches the CRM.", messages.SUCCESS
                 )
 
     @admin.action(description="Sync now")
