@@ -402,3 +402,13 @@ def test_an_eql_closed_in_the_app_updates_the_opportunity(salesforce, salesforce
     assert sync(salesforce).written == 0
     assert EQL.objects.get(pk=eql.pk).status == "won"
     assert dt.date.fromisoformat(opp["CloseDate"]) == timezone.localdate()
+
+
+def test_more_than_200_records_go_in_collection_requests_of_200(salesforce, salesforce_fake, ae):
+    salesforce_fake.add_user(ae.email)
+    open_eqls(201, owner=ae, crm_account_id=salesforce_fake.add_account("Acme"))
+
+    result = sync(salesforce, read_back=False)
+
+    assert result.written == 201
+    assert [r["records"] for r in upsert_requests(salesforce_fake)] == [200, 1]
