@@ -11,8 +11,9 @@ For each mode it runs ``crm_sync`` twice: the first writes every EQL, the second
 nothing changed. It prints, per run: records written and unchanged, requests used (all of them) and
 write requests, wall time, the time spent inside the test server's handler (its JSON and storage
 work, not ours), "our side" = wall minus that, and the process's peak RSS (ours plus the in-process
-server). Targets: collections use at most ceil(n / 200) write requests, bulk one Bulk API 2.0 job;
-the unchanged sync makes 0 write requests.
+server). Query logging is off (``DEBUG`` false at run time), as in production. Targets: collections
+use at most ceil(n / 200) write requests, bulk one Bulk API 2.0 job; the unchanged sync makes 0 write
+requests.
 """
 
 from __future__ import annotations
@@ -171,6 +172,7 @@ def main() -> None:
         from routing.crm import services
         from routing.crm.models import CrmConnection, CrmLink
 
+        settings.DEBUG = False  # no query log, as in production
         settings.SALESFORCE_CLIENT_ID, settings.SALESFORCE_CLIENT_SECRET = fake.client_id, fake.client_secret
         settings.SALESFORCE_DOMAIN = fake.instance_url
         settings.CRM_BULK_POLL_SECONDS = 0.2

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -359,26 +359,43 @@ def _claim(connection: CrmConnection, run: CrmSyncRun, items: list[_Pending], no
     """Take the EQLs this run will send; one another run is sending are left to it."""
     if not items:
         return []
-    for p in items:
-        if p.link is None:
-            try:
-                with transaction.atomic():
-                    p.link = CrmLink.objects.create(connection=connection, eql=p.eql)
-            except IntegrityError:  # another run created it a moment ago
-                p.link = CrmLink.objects.get(connection=connection, eql=p.eql)
+    missing = [p for p in items if p.link is None]
+    if missing:
+        # ignore_conflicts: another run may have created some a moment ago; read them all back.
+        CrmLink.objects.bulk_create(
+            [CrmLink(connection=connection, eql=p.eql) for p in missing],
+            batch_size=500,
+            ignore_conflicts=True,
+        )
+        links: dict[int, CrmLink] = {}
+        for chunk in _chunks([p.eql.pk for p in missing]):
+            links.update(
+                (link.eql_id, link)
+                for link in CrmLink.objects.filter(connection=connection, eql_id__in=chunk)
+            )
+        for p in missing:
+            p.link = links[p.eql.pk]
     free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
-    CrmLink.objects.filter(pk__in=[p.link.pk for p in items]).filter(free).update(
-        claim_run=run.pk, claimed_until=now + dt.timedelta(minutes=CLAIM_MINUTES)
-    )
-    mine = set(CrmLink.objects.filter(claim_run=run.pk).values_list("pk", flat=True))
+    until = now + dt.timedelta(minutes=CLAIM_MINUTES)
+    for chunk in _chunks([p.link.pk for p in items]):
+        # One UPDATE per chunk: a row another run holds does not match ``free`` and stays its own.
+        CrmLink.objects.filter(pk__in=chunk).filter(free).update(claim_run=run.pk, claimed_until=until)
     # What another run wrote in the meantime (its hash now matches) needs no second write.
-    fresh = dict(CrmLink.objects.filter(pk__in=mine).values_list("pk", "payload_hash"))
-    return [p for p in items if p.link.pk in mine and fresh.get(p.link.pk) != p.digest]
+    mine = dict(CrmLink.objects.filter(claim_run=run.pk).values_list("pk", "payload_hash"))
+    return [p for p in items if p.link.pk in mine and mine[p.link.pk] != p.digest]
+
+
+def _chunks(ids: Sequence[int], size: int = 900) -> list[Sequence[int]]:
+    """Id lists short enough for any database's limit on query parameters (SQLite's included)."""
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
 def _apply(connection, run, summary, client, items: Sequence[_Pending], results, now) -> None:
+    """Record the CRM's answers for one request: links of the written records in one bulk update,
+    their earlier rejects resolved, the refused ones logged."""
     by_key = {r.key: r for r in results}
     associate: list[tuple[str, str]] = []
+    written: list[CrmLink] = []
     with transaction.atomic():
         for p in items:
             result = by_key.get(p.rendered.key)
@@ -396,23 +413,26 @@ def _apply(connection, run, summary, client, items: Sequence[_Pending], results,
                 link.owner_written = p.owner_id
             link.claim_run = None
             link.claimed_until = None
-            link.save(
-                update_fields=[
-                    "crm_id",
-                    "payload_hash",
-                    "synced_at",
-                    "owner_written",
-                    "claim_run",
-                    "claimed_until",
-                ]
-            )
-            CrmReject.objects.filter(connection=connection, eql=p.eql, resolved_at__isnull=True).update(
-                resolved_at=now
-            )
-            summary.written += 1
+            written.append(link)
             company = p.eql.account.crm_account_id
             if connection.kind == payload.HUBSPOT and company and link.company_associated != company:
                 associate.append((link.crm_id, company))
+        # One short UPDATE per record: Django's bulk_update builds a CASE per field and row, which costs
+        # more than it saves at a few hundred rows (bench/crm_sync.py).
+        for link in written:
+            CrmLink.objects.filter(pk=link.pk).update(
+                crm_id=link.crm_id,
+                payload_hash=link.payload_hash,
+                synced_at=now,
+                owner_written=link.owner_written,
+                claim_run=None,
+                claimed_until=None,
+            )
+        for chunk in _chunks([link.eql_id for link in written]):
+            CrmReject.objects.filter(
+                connection=connection, eql_id__in=chunk, resolved_at__isnull=True
+            ).update(resolved_at=now)
+        summary.written += len(written)
     if associate:
         client.associate(associate)
         for crm_id, company in associate:
