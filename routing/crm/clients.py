@@ -21,6 +21,7 @@ import csv
 import datetime as dt
 import io
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -153,6 +154,9 @@ def _date(value: Any) -> dt.date | None:
         return dt.date.fromisoformat(text[:10])
     except ValueError:
         return None
+
+
+_SOQL_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z")
 
 
 def _soql_quote(value: str) -> str:
@@ -459,11 +463,9 @@ class SalesforceClient:
         wanted = sorted({e.lower() for e in emails if e})
         for start in range(0, len(wanted), OWNER_QUERY_CHUNK):
             chunk = wanted[start : start + OWNER_QUERY_CHUNK]
-            soql = (
-                "SELECT Id, Email FROM User WHERE IsActive = true AND Email IN ("
-                + ", ".join(_soql_quote(e) for e in chunk)
-                + ")"
-            )
+            quoted = ", ".join(_soql_quote(e) for e in chunk)
+            # SOQL has no bound parameters; every email is a quoted, escaped SOQL string literal.
+            soql = f"SELECT Id, Email FROM User WHERE IsActive = true AND Email IN ({quoted})"  # nosec B608: literals escaped by _soql_quote
             for row in self._query(soql):
                 found[str(row["Email"]).lower()] = row["Id"]
         return found
@@ -477,10 +479,16 @@ class SalesforceClient:
             *[f for f in (read.stage, read.amount, read.close_date, read.owner) if f],
         ]
         where = f"{self.key_field} != null"
+        if watermark and not _SOQL_DATETIME.fullmatch(watermark):
+            raise CrmConfigError(
+                f"the read-back watermark {watermark!r} is not a SOQL datetime; clear it in admin"
+            )
         if watermark:
             where += f" AND SystemModstamp > {watermark}"
         columns = ", ".join(dict.fromkeys(fields))
-        soql = f"SELECT {columns} FROM {self.object_type} WHERE {where} ORDER BY SystemModstamp ASC"
+        # Field and object names are API names (admin validates them as identifiers; the object is a
+        # choice); the watermark is a datetime literal the sync formatted itself.
+        soql = f"SELECT {columns} FROM {self.object_type} WHERE {where} ORDER BY SystemModstamp ASC"  # nosec B608: identifiers validated, no user text
         for row in self._query(soql):
             yield CrmRecord(
                 key=str(row.get(self.key_field) or ""),
@@ -517,7 +525,7 @@ def _salesforce_stamp(value: Any) -> str:
     try:
         parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("+0000", "+00:00"))
     except ValueError:
-        return text
+        return ""  # not a timestamp: never becomes part of a query
     return parsed.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
