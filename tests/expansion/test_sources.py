@@ -245,3 +245,52 @@ def test_unknown_source_name_is_a_clear_error(duckdb_file):
 )
 def test_a_password_in_a_url_is_never_stored(kind, location, refused):
     assert (location_problem(kind=kind, location=location) is not None) is refused
+
+
+def test_admin_refuses_a_url_with_a_password():
+    from expansion.sources.admin import WarehouseSourceForm
+
+    form = WarehouseSourceForm(
+        data={
+            "name": "snow",
+            "kind": "sql",
+            "location": "snowflake://etl:s3cret@acme/analytics",
+            "enabled": "on",
+            "lag_days": "0",
+        }
+    )
+    assert not form.is_valid()
+    assert form.errors["location"] == [
+        "this URL holds a password; put the URL in an environment variable and write "
+        "env:VARIABLE_NAME here (e.g. env:WAREHOUSE_URL), so the secret is never stored"
+    ]
+
+
+def test_environment_source_is_synced_without_admin(tmp_path, monkeypatch):
+    # Given only environment variables pointing at a Parquet folder
+    pq.write_table(users_table(), tmp_path / "users.parquet")
+    monkeypatch.setenv("WAREHOUSE_SOURCE_URL", str(tmp_path))
+    # When
+    payload = counts(_sync_all(), "warehouse")
+    # Then
+    assert payload == {"users": {"rows": 2, "created": 2, "updated": 0}}
+    source = WarehouseSource.objects.get()
+    assert (source.name, source.kind, source.location) == ("warehouse", "parquet", "env:WAREHOUSE_SOURCE_URL")
+
+
+def _sync_all() -> dict:
+    out = StringIO()
+    call_command("sync_source", "--json", stdout=out)
+    return json.loads(out.getvalue())
+
+
+def test_hourly_job_syncs_then_scores(parquet_folder):
+    from dashboards.tasks import sync_then_score
+    from scoring.models import ScoringPass
+
+    # When the beat's job runs (eagerly in tests)
+    sync_then_score.delay()
+    # Then the source was synced and a scoring pass ran after it
+    assert SourceRun.objects.get().state == "done"
+    assert UsageSnapshot.objects.count() == 4
+    assert ScoringPass.objects.count() == 1
