@@ -113,7 +113,7 @@ def _duckdb_scan(con, base: str, params: list, *, input_name, label, watermark_c
         if column and since is not None:
             query = f"SELECT * FROM ({base}) AS src WHERE {_quote_duckdb(column)} > ?"
             args.append(since)
-        reader = con.execute(query, args).to_arrow_reader(batch_rows)
+        reader = con.sql(query, params=args).to_arrow_reader(batch_rows)
     except duckdb.Error as exc:
         raise SourceError(f"{label}: query: {str(exc).splitlines()[0]}") from exc
     return Scan(label=label, batches=_guard_duckdb(reader, label), watermark_column=column, names=names)
