@@ -111,7 +111,7 @@ def _duckdb_scan(con, base: str, params: list, *, input_name, label, watermark_c
         column = _watermark_column(watermark_column, input_name, names, label)
         query, args = base, list(params)
         if column and since is not None:
-            query = f"SELECT * FROM ({base}) AS src WHERE {_quote_duckdb(column)} > ?"
+            query = f"SELECT * FROM ({base}) AS src WHERE {_quote_duckdb(column)} > ?"  # nosec B608: the source's own configured query; the watermark is a bound parameter
             args.append(since)
         reader = con.sql(query, params=args).to_arrow_reader(batch_rows)
     except duckdb.Error as exc:
@@ -194,7 +194,7 @@ def duckdb_scan(
     if _IDENTIFIER.match(table):
         parts = table.split(".")
         exists = con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?"
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?"  # nosec B608: fixed text, values bound
             + (" AND table_schema = ?" if len(parts) > 1 else ""),
             [parts[-1], *parts[:-1][-1:]],
         ).fetchone()[0]
@@ -202,9 +202,9 @@ def duckdb_scan(
             if query.strip():
                 raise SourceError(f"{table}: table: no such table in {Path(location).name}")
             return None
-        base, label = "SELECT * FROM " + ".".join(_quote_duckdb(p) for p in parts), table
+        base, label = "SELECT * FROM " + ".".join(_quote_duckdb(p) for p in parts), table  # nosec B608: quoted identifier
     else:
-        base, label = f"SELECT * FROM ({query.strip().rstrip(';')}) AS q", input_name
+        base, label = f"SELECT * FROM ({query.strip().rstrip(';')}) AS q", input_name  # nosec B608: the source's own configured query
     return _duckdb_scan(
         con,
         base,
