@@ -26,3 +26,17 @@ def refresh_coverage_after_pass(scoring_pass_id: int) -> int | None:
     """Recompute the default coverage snapshot at a completed scoring pass's date."""
     snapshot = snapshots.coverage_snapshot_after_pass(scoring_pass_id=scoring_pass_id)
     return snapshot.pk if snapshot else None
+
+
+@shared_task
+def sync_then_score() -> None:
+    """The hourly job: sync the warehouse sources, then run the scoring pass on what they loaded.
+
+    The sync logs a rejected input in its run and returns, so the pass still runs on the data as it was.
+    (Here because the chain spans expansion and scoring; expansion may not import scoring.)"""
+    from celery import chain
+
+    from expansion.tasks import sync_source
+    from scoring.tasks import run_scoring_pass
+
+    chain(sync_source.si(), run_scoring_pass.si()).apply_async()

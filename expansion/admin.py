@@ -198,3 +198,6 @@ class AttributionEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+from expansion.sources import admin as _sources_admin  # noqa: E402,F401  (registers the source admin)

@@ -106,12 +106,15 @@ class HeaderError(ValueError):
     """The file's header does not have what the contract requires."""
 
 
-def check_header(name: str, columns: Iterable[str]) -> str:
-    """Return ``"long"`` or ``"wide"`` (usage only) or raise HeaderError naming what is missing."""
+def check_header(name: str, columns: Iterable[str], *, label: str | None = None) -> str:
+    """Return ``"long"`` or ``"wide"`` (usage only) or raise HeaderError naming what is missing.
+
+    ``label`` names a warehouse table, query or Parquet file instead of the CSV's header line."""
+    where = f"{label}: columns" if label else f"{name}:1: header"
     cols = [c.strip() for c in columns]
     missing = [c for c in REQUIRED_COLUMNS[name] if c not in cols]
     if missing:
-        raise HeaderError(f"{name}:1: header: missing required column(s) {', '.join(missing)}")
+        raise HeaderError(f"{where}: missing required column(s) {', '.join(missing)}")
     if name != "usage.csv":
         return "long"
     if "metric" in cols and "value" in cols:
@@ -119,7 +122,7 @@ def check_header(name: str, columns: Iterable[str]) -> str:
     metric_cols = [c for c in cols if c not in ("account_id", "date")]
     if not metric_cols:
         raise HeaderError(
-            f"{name}:1: header: expected metric,value columns (long format) "
+            f"{where}: expected metric,value columns (long format) "
             "or one column per metric after account_id,date (wide format)"
         )
     return "wide"

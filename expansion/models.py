@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
+from simple_history.models import HistoricalRecords
 
 from expansion import statuses
 
@@ -433,3 +434,108 @@ class AttributionEntry(models.Model):
         raise PermissionDenied(
             "The attribution log is append-only: entries are never deleted; record a correction."
         )
+
+
+class SourceKind(models.TextChoices):
+    CSV_FOLDER = "csv_folder", "Folder of CSV files"
+    PARQUET = "parquet", "Parquet files (a file or folder per input)"
+    DUCKDB = "duckdb", "DuckDB database file"
+    SQL = "sql", "SQL database (SQLAlchemy URL: PostgreSQL, Snowflake, BigQuery, ...)"
+
+
+class SourceInputName(models.TextChoices):
+    USERS = "users", "users"
+    ACCOUNTS = "accounts", "accounts"
+    USAGE = "usage", "usage"
+    ACTIVITIES = "activities", "activities"
+    EXPANSIONS = "expansions", "expansions"
+
+
+class WarehouseSource(models.Model):
+    """Where the warehouse export is read from. A URL with a password is an ``env:NAME`` reference."""
+
+    name = models.SlugField(max_length=40, unique=True, help_text="Used by `manage.py sync_source NAME`.")
+    kind = models.CharField(max_length=16, choices=SourceKind.choices)
+    location = models.CharField(
+        max_length=1000,
+        help_text="A folder or file path, or a SQLAlchemy URL. A URL holding a password must be an "
+        "environment reference such as env:WAREHOUSE_URL (the secret is never stored here).",
+    )
+    enabled = models.BooleanField(default=True, help_text="Off: the hourly sync skips this source.")
+    lag_days = models.PositiveIntegerField(
+        default=0,
+        help_text="Re-read rows up to this many days before the last high-water mark, so rows that "
+        "arrive late in the warehouse are picked up (unchanged rows are not rewritten).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "warehouse source"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SourceInput(models.Model):
+    """How one export input (users, accounts, ...) is read from a source, and how far it has read."""
+
+    source = models.ForeignKey(WarehouseSource, on_delete=models.CASCADE, related_name="inputs")
+    input = models.CharField(max_length=16, choices=SourceInputName.choices)
+    query = models.TextField(
+        blank=True,
+        help_text="SQL: the query (SELECT ...). DuckDB: a table name or a query. Parquet: a file, folder "
+        "or glob, relative to the location. Empty: the table, file or folder named after the input.",
+    )
+    watermark_column = models.CharField(
+        max_length=120,
+        blank=True,
+        help_text="Only rows newer than the last sync's highest value are read. Empty: updated_at "
+        "(date for usage) when the result has that column; otherwise every row each time.",
+    )
+    watermark = models.CharField(
+        max_length=64, blank=True, help_text="Highest watermark value of the last successful sync."
+    )
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["source", "input"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "input"], name="source_input_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source.name}: {self.input}"
+
+
+class SourceRun(models.Model):
+    """One sync of one source: per input the rows read, rejected and written, and how long it took."""
+
+    class State(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        REJECTED = "rejected", "Rejected (bad rows; those inputs wrote nothing)"
+        FAILED = "failed", "Failed"
+
+    source = models.ForeignKey(WarehouseSource, on_delete=models.CASCADE, related_name="runs")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.RUNNING)
+    current_input = models.CharField(max_length=16, blank=True)
+    inputs = models.JSONField(
+        default=dict, blank=True, help_text="Per input: rows, rejected, created, updated, seconds, state."
+    )
+    rows_read = models.PositiveBigIntegerField(default=0)
+    rows_rejected = models.PositiveBigIntegerField(default=0)
+    rows_written = models.PositiveBigIntegerField(default=0)
+    seconds = models.FloatField(default=0)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = "source run"
+        ordering = ["-started_at"]
+        get_latest_by = "started_at"
+
+    def __str__(self) -> str:
+        return f"{self.source.name} {self.started_at:%Y-%m-%d %H:%M} {self.state}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import logging
@@ -49,6 +50,10 @@ class ImportRejected(Exception):
     def __init__(self, name: str, errors: list[RowError] | list[str]):
         self.name = name
         self.errors = [str(e) for e in errors]
+        #: Rows with at least one problem (a header or file problem counts as one).
+        self.rows_rejected = len({(e.file, e.line) for e in errors if isinstance(e, RowError)}) or len(
+            self.errors
+        )
         super().__init__(
             f"{name} rejected: {len(self.errors)} problem(s); nothing from this file was written"
         )
@@ -135,37 +140,56 @@ def _upsert(model, key: str, records: list[dict]) -> tuple[int, int]:
 class _FileImporter:
     name = ""
 
-    def __init__(self, progress: Progress, by: User | None = None):
+    def __init__(self, progress: Progress, by: User | None = None, *, label: str | None = None):
         self.progress = progress
         #: Who imports: None for an operator at the server (``import_data``), else the API's user.
         self.by = by
+        #: What errors name: the CSV file, or a warehouse source's table, query or Parquet file.
+        self.label = label or self.name
         self.errors: list[RowError] = []
         self.result = FileResult(self.name)
 
     def run(self, stream: IO[bytes]) -> FileResult:
+        return self.run_batches(_read_chunks(stream, self.name), position=lambda: _tell(stream))
+
+    def run_batches(
+        self,
+        batches: Iterable[tuple[pd.DataFrame, int]],
+        *,
+        position: Callable[[], int] = lambda: 0,
+        empty_is_error: bool = True,
+    ) -> FileResult:
+        """Validate and write text batches (``(frame, first line or row)``); any bad row rejects all.
+
+        The caller holds the transaction, so a rejection leaves the stored data as it was."""
         started = time.monotonic()
         header_checked = False
-        for chunk, first_line in _read_chunks(stream, self.name):
+        for chunk, first_line in batches:
             if not header_checked:
                 try:
-                    self.layout = importing.check_header(self.name, chunk.columns)
+                    self.layout = importing.check_header(
+                        self.name, chunk.columns, label=None if self.label == self.name else self.label
+                    )
                 except importing.HeaderError as exc:
-                    raise ImportRejected(self.name, [str(exc)]) from exc
+                    raise ImportRejected(self.label, [str(exc)]) from exc
                 header_checked = True
             checked = self.validate(chunk, first_line)
+            if self.label != self.name:
+                checked.errors = [dataclasses.replace(e, file=self.label) for e in checked.errors]
             self.errors.extend(checked.errors)
             self.result.rows += len(chunk)
             if not self.errors:
                 self.write(checked.rows)
-            self.progress.update(self.name, self.result.rows, _tell(stream))
-        if not header_checked:
+            self.progress.update(self.label, self.result.rows, position())
+        if not header_checked and empty_is_error:
             raise ImportRejected(
                 self.name, [f"{self.name}:1: header: the file is empty; expected a header row"]
             )
-        self.finish()
+        if header_checked:
+            self.finish()
         if self.errors:
             # set(): a wide usage row yields one long row per metric, so a bad account or date repeats.
-            raise ImportRejected(self.name, sorted(set(self.errors)))
+            raise ImportRejected(self.label, sorted(set(self.errors)))
         self.result.seconds = time.monotonic() - started
         return self.result
 
@@ -213,8 +237,8 @@ def _existing_users(rows: pd.DataFrame) -> dict[str, importing.ExistingUser]:
 class UsersImporter(_FileImporter):
     name = "users.csv"
 
-    def __init__(self, progress, by=None):
-        super().__init__(progress, by)
+    def __init__(self, progress, by=None, **kw):
+        super().__init__(progress, by, **kw)
         self.seen: set[str] = set()
         self.managers: dict[str, str] = {}
 
@@ -251,7 +275,7 @@ class UsersImporter(_FileImporter):
         for manager_email, line in self.managers.values():
             if manager_email and manager_email not in users:
                 self.errors.append(
-                    RowError(self.name, line, "manager_email", f"unknown user {manager_email!r}")
+                    RowError(self.label, line, "manager_email", f"unknown user {manager_email!r}")
                 )
         if self.errors:
             return
@@ -270,8 +294,8 @@ class UsersImporter(_FileImporter):
 class AccountsImporter(_FileImporter):
     name = "accounts.csv"
 
-    def __init__(self, progress, by=None):
-        super().__init__(progress, by)
+    def __init__(self, progress, by=None, **kw):
+        super().__init__(progress, by, **kw)
         self.seen: set[str] = set()
         self.known_user = _known_users()
         self.user_ids = dict(User.objects.values_list("email", "pk"))
@@ -308,8 +332,8 @@ class UsageImporter(_FileImporter):
 
     name = "usage.csv"
 
-    def __init__(self, progress, by=None):
-        super().__init__(progress, by)
+    def __init__(self, progress, by=None, **kw):
+        super().__init__(progress, by, **kw)
         pk_by_id = pd.Series(dict(Account.objects.values_list("account_id", "pk")), dtype="float64")
         self.account_pk = lambda s: s.map(pk_by_id)
         self.metric_ids = dict(Metric.objects.values_list("name", "pk"))
@@ -383,7 +407,7 @@ class UsageImporter(_FileImporter):
         for line, first in cur.fetchall():
             self.errors.append(
                 RowError(
-                    self.name, int(line), "date", f"duplicate account_id/date/metric (first on line {first})"
+                    self.label, int(line), "date", f"duplicate account_id/date/metric (first on line {first})"
                 )
             )
 
@@ -408,8 +432,8 @@ class UsageImporter(_FileImporter):
 class ActivitiesImporter(_FileImporter):
     name = "activities.csv"
 
-    def __init__(self, progress, by=None):
-        super().__init__(progress, by)
+    def __init__(self, progress, by=None, **kw):
+        super().__init__(progress, by, **kw)
         self.seen: set[str] = set()
         self.account_pks = dict(Account.objects.values_list("account_id", "pk"))
         self.account_known = lambda s: s.isin(self.account_pks.keys())
@@ -437,8 +461,8 @@ class ActivitiesImporter(_FileImporter):
 class ExpansionsImporter(_FileImporter):
     name = "expansions.csv"
 
-    def __init__(self, progress, by=None):
-        super().__init__(progress, by)
+    def __init__(self, progress, by=None, **kw):
+        super().__init__(progress, by, **kw)
         self.seen: set[str] = set()
         self.account_pks = dict(Account.objects.values_list("account_id", "pk"))
         self.account_known = lambda s: s.isin(self.account_pks.keys())

@@ -263,7 +263,8 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Synced into django-celery-beat's tables at start; RevOps can change times in admin.
 CELERY_BEAT_SCHEDULE = {
-    "hourly-scoring-pass": {"task": "scoring.tasks.run_scoring_pass", "schedule": crontab(minute=5)},
+    # Sync the warehouse sources (none configured: nothing to read), then the scoring pass.
+    "hourly-scoring-pass": {"task": "dashboards.tasks.sync_then_score", "schedule": crontab(minute=5)},
     "weekly-digests": {
         "task": "routing.jobs.weekly_digests",
         "schedule": crontab(minute=0, hour=7, day_of_week="mon"),

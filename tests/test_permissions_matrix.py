@@ -164,6 +164,7 @@ def build_world() -> dict:
     from rest_framework.authtoken.models import Token
 
     from dashboards.models import BacktestRun
+    from expansion.models import SourceRun, WarehouseSource
     from routing.crm import services as crm_services
     from routing.crm.models import CrmConnection, CrmLink, CrmReject, CrmSyncRun
     from routing.models import (
@@ -234,6 +235,9 @@ def build_world() -> dict:
     crm_run = CrmSyncRun.objects.create(connection=crm, started_at=now)
     CrmLink.objects.create(connection=crm, eql=won, crm_id="006000000000001AAA")
     CrmReject.objects.create(connection=crm, eql=won, run=crm_run, code="X", message="m", created_at=now)
+    # Warehouse source admin: a source (its inputs inline) and one run of it.
+    source = WarehouseSource.objects.create(name="matrix-lake", kind="parquet", location="/nonexistent")
+    SourceRun.objects.create(source=source, started_at=now)
     for role in Role.values:
         Group.objects.get_or_create(name=role)
     for model in admin.site._registry:
