@@ -587,7 +587,6 @@ class HubSpotClient:
         self.credentials = credentials
         self.object_type = object_type
         self.key_field = key_field
-        self.pipeline = pipeline
         self.max_wait = max_wait
         self.requests = 0
         self._refreshed = False

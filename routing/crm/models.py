@@ -89,10 +89,6 @@ class CrmConnection(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()} {self.object_type})"
 
-    @property
-    def label(self) -> str:
-        return self.get_kind_display()
-
 
 class CrmFieldMap(models.Model):
     """One row of a connection's mapping: which CRM field gets which EQL value."""

@@ -69,28 +69,20 @@ class _Pending:
     owner_id: str
 
 
-def client_for(connection: CrmConnection):
-    """The connection's client, with secrets read from settings (the environment) just now."""
-    key = connection.upsert_key
-    if connection.kind == payload.SALESFORCE:
-        creds = clients.SalesforceCredentials(
-            instance_url=settings.SALESFORCE_INSTANCE_URL,
-            access_token=settings.SALESFORCE_ACCESS_TOKEN,
-            client_id=settings.SALESFORCE_CLIENT_ID,
-            client_secret=settings.SALESFORCE_CLIENT_SECRET,
-            domain=settings.SALESFORCE_DOMAIN,
-            version=settings.SALESFORCE_API_VERSION,
-            timeout=settings.CRM_TIMEOUT_SECONDS,
-        )
-        return clients.SalesforceClient(
-            creds,
-            object_type=connection.object_type,
-            key_field=key,
-            max_wait=settings.CRM_MAX_RETRY_WAIT_SECONDS,
-            poll_seconds=settings.CRM_BULK_POLL_SECONDS,
-            bulk_timeout=settings.CRM_BULK_TIMEOUT_SECONDS,
-        )
-    creds = clients.HubSpotCredentials(
+def _salesforce_credentials() -> clients.SalesforceCredentials:
+    return clients.SalesforceCredentials(
+        instance_url=settings.SALESFORCE_INSTANCE_URL,
+        access_token=settings.SALESFORCE_ACCESS_TOKEN,
+        client_id=settings.SALESFORCE_CLIENT_ID,
+        client_secret=settings.SALESFORCE_CLIENT_SECRET,
+        domain=settings.SALESFORCE_DOMAIN,
+        version=settings.SALESFORCE_API_VERSION,
+        timeout=settings.CRM_TIMEOUT_SECONDS,
+    )
+
+
+def _hubspot_credentials() -> clients.HubSpotCredentials:
+    return clients.HubSpotCredentials(
         access_token=settings.HUBSPOT_ACCESS_TOKEN,
         api_base=settings.HUBSPOT_API_BASE,
         client_id=settings.HUBSPOT_CLIENT_ID,
@@ -100,11 +92,23 @@ def client_for(connection: CrmConnection):
         app_url=settings.HUBSPOT_APP_URL,
         timeout=settings.CRM_TIMEOUT_SECONDS,
     )
+
+
+def client_for(connection: CrmConnection):
+    """The connection's client, with secrets read from settings (the environment) just now."""
+    if connection.kind == payload.SALESFORCE:
+        return clients.SalesforceClient(
+            _salesforce_credentials(),
+            object_type=connection.object_type,
+            key_field=connection.upsert_key,
+            max_wait=settings.CRM_MAX_RETRY_WAIT_SECONDS,
+            poll_seconds=settings.CRM_BULK_POLL_SECONDS,
+            bulk_timeout=settings.CRM_BULK_TIMEOUT_SECONDS,
+        )
     return clients.HubSpotClient(
-        creds,
+        _hubspot_credentials(),
         object_type=connection.object_type,
-        key_field=key,
-        pipeline=connection.hubspot_pipeline,
+        key_field=connection.upsert_key,
         max_wait=settings.CRM_MAX_RETRY_WAIT_SECONDS,
     )
 
@@ -112,19 +116,8 @@ def client_for(connection: CrmConnection):
 def credentials_problem(connection: CrmConnection) -> str | None:
     """Which environment variables are missing for this connection (None when it can connect)."""
     if connection.kind == payload.SALESFORCE:
-        return clients.SalesforceCredentials(
-            instance_url=settings.SALESFORCE_INSTANCE_URL,
-            access_token=settings.SALESFORCE_ACCESS_TOKEN,
-            client_id=settings.SALESFORCE_CLIENT_ID,
-            client_secret=settings.SALESFORCE_CLIENT_SECRET,
-            domain=settings.SALESFORCE_DOMAIN,
-        ).problem()
-    return clients.HubSpotCredentials(
-        access_token=settings.HUBSPOT_ACCESS_TOKEN,
-        client_id=settings.HUBSPOT_CLIENT_ID,
-        client_secret=settings.HUBSPOT_CLIENT_SECRET,
-        refresh_token=settings.HUBSPOT_REFRESH_TOKEN,
-    ).problem()
+        return _salesforce_credentials().problem()
+    return _hubspot_credentials().problem()
 
 
 def mapping_defaults_apply(*, connection: CrmConnection) -> None:
