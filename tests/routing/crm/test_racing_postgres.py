@@ -15,9 +15,14 @@ from tests.routing.crm.conftest import open_eqls
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
-def test_two_simultaneous_syncs_send_each_eql_once(salesforce, salesforce_fake, ae):
+def test_two_simultaneous_syncs_send_each_eql_once(salesforce, salesforce_fake, ae, settings):
     if db_connection.vendor != "postgresql":
         pytest.fail("this test needs PostgreSQL (run it in the PostgreSQL half of make test)")
+    # Both runs use one session: the test server honours only the token it issued last, so two
+    # clients fetching their own tokens would keep expiring each other's.
+    settings.SALESFORCE_CLIENT_ID = settings.SALESFORCE_CLIENT_SECRET = settings.SALESFORCE_DOMAIN = ""
+    settings.SALESFORCE_INSTANCE_URL = salesforce_fake.instance_url
+    settings.SALESFORCE_ACCESS_TOKEN = salesforce_fake.access_token
     salesforce_fake.add_user(ae.email)
     eqls = open_eqls(40, owner=ae, crm_account_id=salesforce_fake.add_account("Acme"))
     both_ready = threading.Barrier(2, timeout=30)
