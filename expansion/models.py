@@ -84,6 +84,17 @@ class Account(models.Model):
         blank=True,
         help_text="Salesforce Account Id or HubSpot company id the account's EQLs are linked to.",
     )
+    timezone = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The customer's IANA time zone (e.g. Europe/Berlin); timed deliveries use its local "
+        "hours. Blank: the site time zone.",
+    )
+    admin_email = models.EmailField(
+        "admin contact email",
+        blank=True,
+        help_text="The account's admin contact; self-serve expansion messages are sent to this address.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
