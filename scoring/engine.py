@@ -62,7 +62,11 @@ __all__ = [
     "REASON_SCORE_BELOW",
     "REASON_STALE",
     "Evaluation",
+    "Readings",
+    "SignalReading",
     "evaluate",
+    "evaluate_readings",
+    "readings_from_snapshots",
     "triggered_signals",
     "triggered_signals_by_account",
 ]
@@ -425,7 +429,7 @@ def _gate_passes(subject: pd.Series, gate: GateSpec) -> np.ndarray:
 
 
 def _apply_gates(
-    accounts: pd.DataFrame, gates: Sequence[GateSpec], tenure: pd.Series, cube: _Cube
+    accounts: pd.DataFrame, gates: Sequence[GateSpec], tenure: pd.Series, latest: pd.DataFrame
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(blocked, blocked_by, self_serve, self_serve_by): first failing gate name of each action."""
     n = len(accounts)
@@ -438,7 +442,8 @@ def _apply_gates(
         if gate.subject in ACCOUNT_FIELDS:
             subject = _account_field(accounts, gate.subject, tenure)
         else:
-            subject = pd.Series(_latest(cube.metric(gate.subject)), index=accounts.index)
+            values = latest[gate.subject].to_numpy(float) if gate.subject in latest else np.full(n, np.nan)
+            subject = pd.Series(values, index=accounts.index)
         failed = ~_gate_passes(subject, gate)
         if gate.segments:
             failed &= segments.isin(gate.segments).to_numpy()
@@ -456,6 +461,30 @@ def _apply_gates(
 # --------------------------------------------------------------------------------------------------
 # Signals
 # --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class SignalReading:
+    """One signal's reading on each account's anchor day and whether it fired (accounts order)."""
+
+    value: np.ndarray  # float (accounts,), NaN = no reading
+    fired: np.ndarray  # bool (accounts,)
+    target: np.ndarray | None = None  # object (accounts,): the module a family fired for ("" = none)
+
+
+@dataclass(frozen=True, eq=False)
+class Readings:
+    """What the signal arithmetic hands to the decision step, in the accounts frame's row order.
+
+    Built from snapshots by ``readings_from_snapshots`` (the reference) or from a compiled SQL query
+    run where the usage lives (``scoring.pushdown.readings_from_table``); ``evaluate_readings`` turns
+    either into the same Evaluation.
+    """
+
+    anchor_day: np.ndarray  # int64 days since 1970-01-01 of the latest snapshot on or before as_of; -1 none
+    fresh: np.ndarray  # bool: anchor within policy.max_data_age_days of as_of
+    signals: Mapping[str, SignalReading]  # by signal key, every signal of the config
+    latest: pd.DataFrame  # index = accounts index; float column per metric read (latest on or before)
 
 
 @dataclass(frozen=True, eq=False)
@@ -548,37 +577,51 @@ def _owned_lookup(accounts: pd.DataFrame) -> Callable[[str], np.ndarray]:
     return lookup
 
 
-def _evaluate_signal(
+def _signal_reading(
     spec: SignalSpec,
     cube: _Cube,
     fields: Mapping[str, np.ndarray],
     fresh: np.ndarray,
     owned: Callable[[str], np.ndarray],
+) -> SignalReading:
+    """Read and fire one signal for every account from the cube (a family also picks its module)."""
+    n = cube.n_accounts
+    if not spec.is_module_family:
+        fired, value = _signal_fires(spec, cube.metric(spec.metric), cube, fields, fresh)
+        return SignalReading(value=value, fired=fired)
+    # Each non-owned module is its own candidate; the highest firing reading wins (ties: by name).
+    fired = np.zeros(n, dtype=bool)
+    best = np.full(n, -np.inf)
+    nearest = np.full(n, np.nan)
+    target = np.full(n, "", dtype=object)
+    for module, metric_name in cube.family(spec.metric):
+        module_fired, module_value = _signal_fires(spec, cube.metric(metric_name), cube, fields, fresh)
+        available = ~owned(module)
+        module_fired &= available
+        take = module_fired & (~fired | (module_value > best))
+        best[take] = module_value[take]
+        target[take] = module
+        fired |= module_fired
+        closer = available & ~np.isnan(module_value) & (np.isnan(nearest) | (module_value > nearest))
+        nearest[closer] = module_value[closer]
+    value = np.where(fired, best, nearest)
+    return SignalReading(value=value, fired=fired, target=target)
+
+
+def _signal_outcome(
+    spec: SignalSpec,
+    reading: SignalReading,
+    owned: Callable[[str], np.ndarray],
     tier_rank: np.ndarray,
     plan_tier: np.ndarray,
 ) -> _SignalOutcome:
-    """Fire one signal for every account and decide whether it targets something not owned."""
-    n = cube.n_accounts
+    """Decide from account fields what a fired signal targets and whether the account owns it already."""
+    n = len(plan_tier)
+    fired, value = reading.fired, reading.value
     if spec.is_module_family:
-        # Each non-owned module is its own candidate; the highest firing reading wins (ties: by name).
-        fired = np.zeros(n, dtype=bool)
-        best = np.full(n, -np.inf)
-        nearest = np.full(n, np.nan)
-        target = np.full(n, "", dtype=object)
-        for module, metric_name in cube.family(spec.metric):
-            module_fired, module_value = _signal_fires(spec, cube.metric(metric_name), cube, fields, fresh)
-            available = ~owned(module)
-            module_fired &= available
-            take = module_fired & (~fired | (module_value > best))
-            best[take] = module_value[take]
-            target[take] = module
-            fired |= module_fired
-            closer = available & ~np.isnan(module_value) & (np.isnan(nearest) | (module_value > nearest))
-            nearest[closer] = module_value[closer]
-        value = np.where(fired, best, nearest)
+        target = reading.target if reading.target is not None else np.full(n, "", dtype=object)
         not_owned = np.ones(n, dtype=bool)
     else:
-        fired, value = _signal_fires(spec, cube.metric(spec.metric), cube, fields, fresh)
         if spec.expansion_type == EXPANSION_TIER:
             if spec.target:
                 target = np.full(n, spec.target, dtype=object)
@@ -622,6 +665,29 @@ def _join_keys(keys: Sequence[str], masks: Sequence[np.ndarray], n: int) -> np.n
     return joined
 
 
+def readings_from_snapshots(
+    accounts: pd.DataFrame, snapshots: pd.DataFrame, config: ScoringConfig, as_of: dt.date
+) -> Readings:
+    """Every signal's reading and fired flag from a long snapshot frame (see ``evaluate``)."""
+    if isinstance(as_of, dt.datetime):
+        as_of = as_of.date()
+    cube = _build_cube(snapshots, accounts.index, as_of, config)
+    has_anchor = cube.anchor_col >= 0
+    fresh = has_anchor & (cube.anchor_col >= cube.n_days - 1 - config.policy.max_data_age_days)
+    tenure = _tenure_days(accounts, as_of)
+    field_names = {s.denominator_field for s in config.signals if s.denominator_field}
+    fields = {name: to_float(_account_field(accounts, name, tenure)) for name in field_names}
+    owned = _owned_lookup(accounts)
+    signals = {s.key: _signal_reading(s, cube, fields, fresh, owned) for s in config.signals}
+    account_index = accounts.index.copy()
+    account_index.name = "account"
+    latest = pd.DataFrame(
+        {name: _latest(cube.values[slot]) for name, slot in cube.slots.items()}, index=account_index
+    )
+    anchor_day = cube.anchor_day_numbers(int(np.datetime64(as_of, "D").astype(np.int64)))
+    return Readings(anchor_day=anchor_day, fresh=fresh, signals=signals, latest=latest)
+
+
 def evaluate(
     accounts: pd.DataFrame,
     snapshots: pd.DataFrame,
@@ -644,6 +710,20 @@ def evaluate(
     score >= score_threshold and estimate >= min_expansion_pct x contract_arr. ``reason`` is the first
     of blocked:<gate>, stale, no_signal, owned, score_below_threshold, below_expansion_floor.
     """
+    if accounts.index.has_duplicates:
+        raise ValueError("accounts: the index (account pk) must be unique")
+    readings = readings_from_snapshots(accounts, snapshots, config, as_of)
+    return evaluate_readings(accounts, readings, config, as_of, uplifts)
+
+
+def evaluate_readings(
+    accounts: pd.DataFrame,
+    readings: Readings,
+    config: ScoringConfig,
+    as_of: dt.date,
+    uplifts: Mapping[str, tuple[float, str]] | None = None,
+) -> Evaluation:
+    """The decision step of ``evaluate`` (gates, score, primary, qualification) from signal readings."""
     if isinstance(as_of, dt.datetime):
         as_of = as_of.date()
     if accounts.index.has_duplicates:
@@ -651,17 +731,16 @@ def evaluate(
     policy = config.policy
     index = accounts.index
     n = len(accounts)
-    cube = _build_cube(snapshots, index, as_of, config)
 
     tenure = _tenure_days(accounts, as_of)
-    blocked, blocked_by, self_serve, self_serve_by = _apply_gates(accounts, config.gates, tenure, cube)
+    blocked, blocked_by, self_serve, self_serve_by = _apply_gates(
+        accounts, config.gates, tenure, readings.latest
+    )
 
-    has_anchor = cube.anchor_col >= 0
-    fresh = has_anchor & (cube.anchor_col >= cube.n_days - 1 - policy.max_data_age_days)
+    fresh = readings.fresh
+    has_anchor = readings.anchor_day >= 0
     stale = ~fresh
 
-    field_names = {s.denominator_field for s in config.signals if s.denominator_field}
-    fields = {name: to_float(_account_field(accounts, name, tenure)) for name in field_names}
     owned = _owned_lookup(accounts)
     plan_tier = (
         accounts["plan_tier"].astype(object).to_numpy()
@@ -671,7 +750,7 @@ def evaluate(
     tier_rank = pd.Series(plan_tier).map(_TIER_RANK).fillna(-1).to_numpy(dtype=np.int64)
 
     signals = tuple(config.signals)
-    outcomes = [_evaluate_signal(s, cube, fields, fresh, owned, tier_rank, plan_tier) for s in signals]
+    outcomes = [_signal_outcome(s, readings.signals[s.key], owned, tier_rank, plan_tier) for s in signals]
 
     # Score: fired non-watch signals, including those that target something already owned.
     score = np.zeros(n, dtype=np.int64)
@@ -731,8 +810,7 @@ def evaluate(
     watch_any = np.logical_or.reduce([m for _, m in watch]) if watch else np.zeros(n, dtype=bool)
     watch_only = ~blocked & ~qualifies & watch_any
 
-    anchor_day = cube.anchor_day_numbers(int(np.datetime64(as_of, "D").astype(np.int64)))
-    anchor_date = np.where(has_anchor, anchor_day, np.datetime64("NaT", "D").astype(np.int64))
+    anchor_date = np.where(has_anchor, readings.anchor_day, np.datetime64("NaT", "D").astype(np.int64))
     anchor_date = anchor_date.astype("datetime64[D]").astype("datetime64[ns]")
 
     account_index = index.copy()
@@ -776,9 +854,7 @@ def evaluate(
         }
     )
 
-    latest_metrics = pd.DataFrame(
-        {name: _latest(cube.values[slot]) for name, slot in cube.slots.items()}, index=account_index
-    )
+    latest_metrics = readings.latest
     return Evaluation(
         accounts_result=accounts_result, signals_result=signals_result, latest_metrics=latest_metrics
     )
