@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 import sqlglot
 
+from scoring import engine
 from scoring.config import (
     ACCOUNT_FIELDS,
     COMPARE_CHANGE,
@@ -69,7 +70,10 @@ __all__ = [
     "accounts_table",
     "compile_signals",
     "duckdb_run",
+    "duckdb_table",
+    "long_table",
     "owned_frame",
+    "readings_from_table",
     "refusal",
 ]
 
@@ -95,6 +99,8 @@ class CompiledSignals:
     refused: dict[str, str] = field(default_factory=dict)
     account_fields: tuple[str, ...] = ()  # numeric accounts columns the query reads
     reads_owned: bool = False  # the query joins the owned table
+    latest_metrics: tuple[str, ...] = ()  # l<i> columns: the latest value of each
+    thresholds: tuple[float, ...] = ()  # of ``signals``, in order
 
 
 def refusal(spec: SignalSpec) -> str:
@@ -126,42 +132,75 @@ def _number(value: float) -> str:
     return f"CAST({float(value)!r} AS DOUBLE)"
 
 
-def _ffill(columns: list[str]) -> str:
-    return columns[0] if len(columns) == 1 else f"COALESCE({', '.join(columns)})"
+_NULL = "CAST(NULL AS DOUBLE)"
 
 
-def _readings(spec: SignalSpec, horizon: int, num: str, den: str | None) -> list[str]:
-    """SQL of reading_k for k in 0 .. persistence - 1 (``num``/``den`` are grid aliases or a field)."""
+@dataclass
+class _Needs:
+    """Columns one (account, metric) summary needs: exact days after the anchor and "latest from" days."""
 
-    def base(j: int) -> str:
-        now = f"{num}.c{j}"
-        if den is None:
-            return now
-        divisor = f"{den}.c{j}" if "." not in den else den
-        return f"({now} / NULLIF({divisor}, 0))"
+    days: set[int] = field(default_factory=set)
+    since: set[int] = field(default_factory=set)
+
+    def add(self, spec: SignalSpec) -> None:
+        for k in range(max(spec.persistence_days, 1)):
+            self.days.add(k)
+            if spec.compare != COMPARE_VALUE:
+                self.since.add(k + spec.window_days)
+
+
+def _first_by(value: str, order: str, condition: str, dialect: str) -> str:
+    """The ``value`` of the row with the smallest ``order`` among rows meeting ``condition``."""
+    where = f"{condition} AND {value} IS NOT NULL"
+    if dialect == "duckdb":
+        return f"ARG_MIN({value}, {order}) FILTER (WHERE {where})"
+    return f"(ARRAY_AGG({value} ORDER BY {order}) FILTER (WHERE {where}))[1]"
+
+
+def _summary_columns(needs: _Needs, last: int, value: str, dialect: str) -> list[str]:
+    """Aggregates of one (account, metric) group: ``d<k>`` the value on day anchor + k (the fold day
+    holds the latest old value), ``p<s>`` the latest value on or before day anchor + s, ``latest``."""
+    cols = []
+    for k in sorted(needs.days):
+        exact = f"MAX({value}) FILTER (WHERE u.off = a.anchor + {k})"
+        fold = _first_by(value, "u.off", f"u.off >= {last}", dialect)
+        cols.append(
+            f"CASE WHEN a.anchor + {k} < {last} THEN {exact} "
+            f"WHEN a.anchor + {k} = {last} THEN {fold} ELSE {_NULL} END AS d{k}"
+        )
+    for since in sorted(needs.since):
+        past = _first_by(value, "u.off", f"u.off >= a.anchor + {since}", dialect)
+        cols.append(f"CASE WHEN a.anchor + {since} <= {last} THEN {past} ELSE {_NULL} END AS p{since}")
+    cols.append(f"{_first_by(value, 'u.off', '1 = 1', dialect)} AS latest")
+    return cols
+
+
+def _readings(spec: SignalSpec, row: str, divisor: str | None) -> list[str]:
+    """SQL of reading_k (k < persistence) over a summary row alias; ``divisor`` an account field."""
+
+    def scaled(column: str) -> str:
+        return column if divisor is None else f"({column} / NULLIF({divisor}, 0))"
 
     out = []
     for k in range(max(spec.persistence_days, 1)):
-        if k >= horizon:
-            out.append("CAST(NULL AS DOUBLE)")
-            continue
+        now = scaled(f"{row}.d{k}")
         if spec.compare == COMPARE_VALUE:
-            out.append(base(k))
+            out.append(now)
             continue
-        start = k + spec.window_days
-        past = _ffill([base(j) for j in range(start, horizon)]) if start < horizon else "CAST(NULL AS DOUBLE)"
-        if spec.compare == COMPARE_CHANGE:
-            out.append(f"({base(k)} - {past})")
-        else:
-            out.append(f"({base(k)} / NULLIF({past}, 0))")
+        past = scaled(f"{row}.p{k + spec.window_days}")
+        out.append(f"({now} - {past})" if spec.compare == COMPARE_CHANGE else f"({now} / NULLIF({past}, 0))")
     return out
 
 
-def _fired(spec: SignalSpec, readings: list[str]) -> str:
+def _fired(spec: SignalSpec, readings: list[str], fresh: str) -> str:
     op = _SQL_OPERATORS[spec.operator]
     threshold = _number(spec.threshold)
     terms = " AND ".join(f"{r} IS NOT NULL AND {r} {op} {threshold}" for r in readings)
-    return f"CASE WHEN a.fresh = 1 AND {terms} THEN 1 ELSE 0 END"
+    return f"CASE WHEN {fresh} AND {terms} THEN 1 ELSE 0 END"
+
+
+def _member(column: str, prefix: str) -> str:
+    return f"(SUBSTR({column}, 1, {len(prefix)}) = {_text(prefix)} AND LENGTH({column}) > {len(prefix)})"
 
 
 def compile_signals(
@@ -172,11 +211,17 @@ def compile_signals(
     accounts: str = "accounts",
     owned: str = "owned",
     dialect: str = "duckdb",
+    latest_metrics: tuple[str, ...] | None = None,
 ) -> CompiledSignals:
     """One query answering every compilable signal of ``config`` at ``as_of`` (see the module doc).
 
-    Signals ``refusal`` rejects are left out and listed in ``refused``; with none compilable the
-    query still returns the right (empty) columns.
+    The result has one row per account of the accounts table: ``account``, ``anchor_off`` (days from
+    the latest usage row on or before as_of to as_of; NULL = none), ``l<i>`` the latest value of
+    ``latest_metrics[i]`` (default: the metrics the signals and gates read), and per compiled signal
+    ``v<i>`` (reading), ``f<i>`` (fired) and ``t<i>`` (the module a family fired for).
+    ``long_table`` turns it into one row per account and signal.
+
+    Signals ``refusal`` rejects are left out and listed in ``refused``.
     """
     if isinstance(as_of, dt.datetime):
         as_of = as_of.date()
@@ -184,119 +229,241 @@ def compile_signals(
     last = horizon - 1
     refused = {s.key: refusal(s) for s in config.signals if refusal(s)}
     specs = [s for s in config.signals if s.key not in refused]
+    if latest_metrics is None:
+        latest_metrics = tuple(
+            dict.fromkeys(
+                [s.metric for s in specs if not s.is_module_family]
+                + [s.denominator_metric for s in specs if s.denominator_metric]
+                + [g.subject for g in config.gates if g.subject not in ACCOUNT_FIELDS]
+            )
+        )
 
-    names: set[str] = set()
-    prefixes: set[str] = set()
-    fields: list[str] = []
+    # What the shared summary (signals without a denominator metric) needs per metric or family.
+    needs: dict[str, _Needs] = {}
     for spec in specs:
-        if spec.is_module_family:
-            prefixes.add(spec.metric[: -len(MODULE_WILDCARD)] + ":")
-        else:
-            names.add(spec.metric)
-        if spec.denominator_metric:
-            names.add(spec.denominator_metric)
-        if spec.denominator_field and spec.denominator_field not in fields:
-            fields.append(spec.denominator_field)
-    metric_filter = [f"metric IN ({', '.join(_text(n) for n in sorted(names))})"] if names else []
-    metric_filter += [
-        f"(SUBSTR(metric, 1, {len(p)}) = {_text(p)} AND LENGTH(metric) > {len(p)})" for p in sorted(prefixes)
-    ]
-    wanted = " OR ".join(metric_filter) or "1 = 0"
+        if not spec.denominator_metric:
+            needs.setdefault(spec.metric, _Needs()).add(spec)
+    for name in latest_metrics:
+        needs.setdefault(name, _Needs())
+    summary_needs = _Needs(
+        days=set().union(*(n.days for n in needs.values())) if needs else set(),
+        since=set().union(*(n.since for n in needs.values())) if needs else set(),
+    )
+    names = sorted(n for n in needs if not n.endswith(MODULE_WILDCARD))
+    prefixes = sorted(n[: -len(MODULE_WILDCARD)] + ":" for n in needs if n.endswith(MODULE_WILDCARD))
+    wanted = [f"u.metric IN ({', '.join(_text(n) for n in names)})"] if names else []
+    wanted += [_member("u.metric", p) for p in prefixes]
+
     as_of_sql = f"DATE '{as_of.isoformat()}'"
+    # the usage rows on or before as_of, each with its day offset (inlined where used: never stored)
+    rows = (
+        f"(SELECT x.account AS account, x.metric AS metric, CAST({as_of_sql} - x.date AS INTEGER) AS off, "  # nosec B608: literals via _text/_number, table names from code
+        f"CAST(x.value AS DOUBLE) AS value FROM {usage} AS x WHERE x.date <= {as_of_sql})"
+    )
     field_sql = {
         "tenure_days": f"CAST(CAST({as_of_sql} - acc.customer_since AS INTEGER) AS DOUBLE)",
         **{f: f"CAST(acc.{f} AS DOUBLE)" for f in NUMERIC_FIELDS if f != "tenure_days"},
     }
-    cols = ", ".join(
-        f"MAX(CASE WHEN f.off = a.anchor + {j} THEN f.value END) AS c{j}" for j in range(horizon)
-    )
-
+    fresh = f"a.first_off <= {int(config.policy.max_data_age_days)}"
     ctes = [
-        f"u AS (SELECT x.account AS account, x.metric AS metric, "  # nosec B608: literals via _text/_number, table names from code
-        f"CAST({as_of_sql} - x.date AS INTEGER) AS off, "
-        f"CAST(x.value AS DOUBLE) AS value FROM {usage} AS x "
-        f"JOIN {accounts} AS acc ON acc.account = x.account "
-        f"WHERE x.date <= {as_of_sql})",
-        f"a AS (SELECT account, LEAST(MIN(off), {last}) AS anchor, "  # nosec B608: literals via _text/_number, table names from code
-        f"CASE WHEN MIN(off) <= {int(config.policy.max_data_age_days)} THEN 1 ELSE 0 END AS fresh "
-        "FROM u GROUP BY account)",
-        f"w AS (SELECT account, metric, off, value FROM u WHERE ({wanted}) AND value IS NOT NULL)",  # nosec B608: literals via _text/_number, table names from code
-        # days at or beyond the horizon fold into its first day: each metric's latest value
-        f"f AS (SELECT account, metric, off, value FROM w WHERE off < {last} UNION ALL "  # nosec B608: literals via _text/_number, table names from code
-        f"SELECT account, metric, {last} AS off, value FROM (SELECT account, metric, value, "
-        "ROW_NUMBER() OVER "
-        f"(PARTITION BY account, metric ORDER BY off) AS rn FROM w WHERE off >= {last}) AS old WHERE rn = 1)",
-        f"g AS (SELECT f.account AS account, f.metric AS metric, {cols} "  # nosec B608: literals via _text/_number, table names from code
-        "FROM f JOIN a ON a.account = f.account "
-        "GROUP BY f.account, f.metric)",
+        f"a AS (SELECT u.account AS account, MIN(u.off) AS first_off, LEAST(MIN(u.off), {last}) AS anchor "  # nosec B608: literals via _text/_number, table names from code
+        f"FROM {rows} AS u GROUP BY u.account)",
     ]
-    selects = []
-    for i, spec in enumerate(specs):
-        joins = [f"JOIN {accounts} AS acc ON acc.account = a.account"]
-        den: str | None = None
-        if spec.denominator_metric:
+    if wanted:
+        ctes.append(
+            "sm AS (SELECT u.account AS account, u.metric AS metric, "  # nosec B608: literals via _text/_number, table names from code
+            + ", ".join(_summary_columns(summary_needs, last, "u.value", dialect))
+            + f" FROM {rows} AS u JOIN a ON a.account = u.account WHERE {' OR '.join(wanted)} "
+            "GROUP BY u.account, u.metric, a.anchor)"
+        )
+    joins = ["LEFT JOIN a ON a.account = acc.account"]
+    metric_alias: dict[str, str] = {}
+
+    def metric_row(name: str) -> str:
+        if name not in metric_alias:
+            alias = f"n{len(metric_alias)}"
+            metric_alias[name] = alias
             joins.append(
-                f"LEFT JOIN g AS d ON d.account = a.account AND d.metric = {_text(spec.denominator_metric)}"
+                f"LEFT JOIN sm AS {alias} ON {alias}.account = acc.account AND {alias}.metric = {_text(name)}"
             )
-            den = "d"
-        elif spec.denominator_field:
-            den = field_sql[spec.denominator_field]
-        readings = _readings(spec, horizon, "n", den)
-        fired = _fired(spec, readings)
-        threshold = _number(spec.threshold)
-        key = _text(spec.key)
+        return metric_alias[name]
+
+    outputs = ["acc.account AS account", "a.first_off AS anchor_off"]
+    for i, name in enumerate(latest_metrics):
+        outputs.append(f"{metric_row(name)}.latest AS l{i}")
+    for i, spec in enumerate(specs):
+        divisor = field_sql[spec.denominator_field] if spec.denominator_field else None
+        source = "sm"
+        if spec.denominator_metric:
+            # the ratio is formed day by day (the fold day divides the two metrics' latest old values),
+            # then summarised like a metric
+            metric_test = (
+                _member("n.metric", spec.metric[: -len(MODULE_WILDCARD)] + ":")
+                if spec.is_module_family
+                else f"n.metric = {_text(spec.metric)}"
+            )
+            numerator = metric_test.replace("n.metric", "u.metric")
+            read = f"({numerator} OR u.metric = {_text(spec.denominator_metric)})"
+            ctes.append(
+                f"q{i} AS (SELECT u.account AS account, u.metric AS metric, u.off AS off, u.value AS value "  # nosec B608: literals via _text/_number, table names from code
+                f"FROM {rows} AS u WHERE {read} AND u.off < {last} AND u.value IS NOT NULL UNION ALL "
+                f"SELECT u.account, u.metric, {last}, {_first_by('u.value', 'u.off', '1 = 1', dialect)} "
+                f"FROM {rows} AS u WHERE {read} AND u.off >= {last} GROUP BY u.account, u.metric)"
+            )
+            ctes.append(
+                f"b{i} AS (SELECT n.account AS account, n.metric AS metric, n.off AS off, "  # nosec B608: literals via _text/_number, table names from code
+                f"n.value / NULLIF(d.value, 0) AS value FROM q{i} AS n JOIN q{i} AS d "
+                f"ON d.account = n.account AND d.off = n.off "
+                f"AND d.metric = {_text(spec.denominator_metric)} WHERE {metric_test})"
+            )
+            own = _Needs()
+            own.add(spec)
+            ctes.append(
+                f"sd{i} AS (SELECT u.account AS account, u.metric AS metric, "  # nosec B608: literals via _text/_number, table names from code
+                + ", ".join(_summary_columns(own, last, "u.value", dialect))
+                + f" FROM b{i} AS u JOIN a ON a.account = u.account GROUP BY u.account, u.metric, a.anchor)"
+            )
+            source = f"sd{i}"
         if not spec.is_module_family:
-            body = (
-                f"SELECT a.account AS account, {readings[0]} AS value, {fired} AS fired, '' AS target FROM a "  # nosec B608: literals via _text/_number, table names from code
-                f"JOIN g AS n ON n.account = a.account AND n.metric = {_text(spec.metric)} {' '.join(joins)}"
-            )
-            ctes.append(f"s{i} AS ({body})")
-        else:
-            prefix = spec.metric[: -len(MODULE_WILDCARD)] + ":"
-            member = (
-                f"SUBSTR(n.metric, 1, {len(prefix)}) = {_text(prefix)} AND LENGTH(n.metric) > {len(prefix)}"
-            )
-            module = f"SUBSTR(n.metric, {len(prefix) + 1})"
-            ctes.append(
-                f"m{i} AS (SELECT a.account AS account, {module} AS module, {readings[0]} AS value, "  # nosec B608: literals via _text/_number, table names from code
-                f"{fired} AS fired, CASE WHEN o.account IS NULL THEN 1 ELSE 0 END AS avail FROM a "
-                f"JOIN g AS n ON n.account = a.account AND {member} {' '.join(joins)} "
-                f"LEFT JOIN {owned} AS o ON o.account = a.account AND o.module = {module})"
-            )
-            rank = (
-                "CASE WHEN fired = 1 AND avail = 1 THEN 0 "
-                "WHEN avail = 1 AND value IS NOT NULL THEN 1 ELSE 2 END"
-            )
-            ctes.append(
-                f"r{i} AS (SELECT account, module, value, {rank} AS pick, ROW_NUMBER() OVER "  # nosec B608: literals via _text/_number, table names from code
-                f"(PARTITION BY account ORDER BY {rank}, value DESC NULLS LAST, module) AS rn FROM m{i})"
-            )
-            ctes.append(
-                f"s{i} AS (SELECT account, CASE WHEN pick < 2 THEN value END AS value, "  # nosec B608: literals via _text/_number, table names from code
-                f"CASE WHEN pick = 0 THEN 1 ELSE 0 END AS fired, "
-                "CASE WHEN pick = 0 THEN module ELSE '' END AS target "
-                f"FROM r{i} WHERE rn = 1)"
-            )
-        selects.append(
-            f"SELECT acc.account AS account, {key} AS signal, s{i}.value AS value, {threshold} AS threshold, "  # nosec B608: literals via _text/_number, table names from code
-            f"COALESCE(s{i}.fired, 0) = 1 AS fired, COALESCE(s{i}.target, '') AS target "
-            f"FROM {accounts} AS acc LEFT JOIN s{i} ON s{i}.account = acc.account"
+            if source == "sm":
+                row = metric_row(spec.metric)
+            else:
+                row = f"x{i}"
+                joins.append(f"LEFT JOIN {source} AS {row} ON {row}.account = acc.account")
+            readings = _readings(spec, row, divisor)
+            outputs += [
+                f"{readings[0]} AS v{i}",
+                f"{_fired(spec, readings, fresh)} = 1 AS f{i}",
+                f"'' AS t{i}",
+            ]
+            continue
+        prefix = spec.metric[: -len(MODULE_WILDCARD)] + ":"
+        module = f"SUBSTR(r.metric, {len(prefix) + 1})"
+        readings = _readings(spec, "r", divisor)
+        ctes.append(
+            f"m{i} AS (SELECT r.account AS account, {module} AS module, {readings[0]} AS value, "  # nosec B608: literals via _text/_number, table names from code
+            f"{_fired(spec, readings, fresh)} AS fired, "
+            "CASE WHEN o.account IS NULL THEN 1 ELSE 0 END AS avail "
+            f"FROM {source} AS r JOIN a ON a.account = r.account "
+            f"JOIN {accounts} AS acc ON acc.account = r.account "
+            f"LEFT JOIN {owned} AS o ON o.account = r.account AND o.module = {module} "
+            f"WHERE {_member('r.metric', prefix)})"
         )
-    if not selects:
-        selects.append(
-            "SELECT CAST(NULL AS BIGINT) AS account, '' AS signal, CAST(NULL AS DOUBLE) AS value, "
-            "CAST(NULL AS DOUBLE) AS threshold, 1 = 0 AS fired, '' AS target WHERE 1 = 0"
+        rank = (
+            "CASE WHEN fired = 1 AND avail = 1 THEN 0 WHEN avail = 1 AND value IS NOT NULL THEN 1 ELSE 2 END"
         )
-    sql = "WITH " + ", ".join(ctes) + " " + " UNION ALL ".join(selects)
+        ctes.append(
+            f"r{i} AS (SELECT account, module, value, {rank} AS pick, ROW_NUMBER() OVER "  # nosec B608: literals via _text/_number, table names from code
+            f"(PARTITION BY account ORDER BY {rank}, value DESC NULLS LAST, module) AS rn FROM m{i})"
+        )
+        ctes.append(
+            f"s{i} AS (SELECT account, CASE WHEN pick < 2 THEN value END AS value, "  # nosec B608: literals via _text/_number, table names from code
+            "CASE WHEN pick = 0 THEN 1 ELSE 0 END AS fired, "
+            f"CASE WHEN pick = 0 THEN module ELSE '' END AS target FROM r{i} WHERE rn = 1)"
+        )
+        joins.append(f"LEFT JOIN s{i} ON s{i}.account = acc.account")
+        outputs += [
+            f"s{i}.value AS v{i}",
+            f"COALESCE(s{i}.fired, 0) = 1 AS f{i}",
+            f"COALESCE(s{i}.target, '') AS t{i}",
+        ]
+    if not wanted:
+        # nothing to summarise: every latest column is NULL
+        outputs = [
+            o if not o.split(" AS ")[-1].startswith("l") else f"{_NULL} AS {o.split(' AS ')[-1]}"
+            for o in outputs
+        ]
+        joins = [j for j in joins if " sm AS " not in j]
+    sql = (
+        "WITH "
+        + ", ".join(ctes)
+        + f" SELECT {', '.join(outputs)} FROM {accounts} AS acc "  # nosec B608: literals via _text/_number, table names from code
+        + " ".join(joins)
+    )
     if dialect != "duckdb":
         sql = sqlglot.transpile(sql, read="duckdb", write=dialect)[0]
     return CompiledSignals(
         sql=sql,
         signals=tuple(s.key for s in specs),
         refused=refused,
-        account_fields=tuple(fields),
-        reads_owned=bool(prefixes),
+        account_fields=tuple(dict.fromkeys(s.denominator_field for s in specs if s.denominator_field)),
+        reads_owned=any(s.is_module_family for s in specs),
+        latest_metrics=tuple(latest_metrics),
+        thresholds=tuple(float(s.threshold) for s in specs),
     )
+
+
+def long_table(wide: pd.DataFrame, compiled: CompiledSignals) -> pd.DataFrame:
+    """The compiled query's result as one row per account and signal (account-major, signal order):
+    account, signal, value, threshold, fired, target."""
+    n, k = len(wide), len(compiled.signals)
+    if k == 0:
+        return pd.DataFrame(
+            {
+                "account": pd.Series([], dtype="int64"),
+                "signal": pd.Series([], dtype=object),
+                "value": pd.Series([], dtype=float),
+                "threshold": pd.Series([], dtype=float),
+                "fired": pd.Series([], dtype=bool),
+                "target": pd.Series([], dtype=object),
+            }
+        )
+
+    def stack(prefix: str, dtype) -> np.ndarray:
+        return np.column_stack([wide[f"{prefix}{i}"].to_numpy(dtype=dtype) for i in range(k)]).reshape(-1)
+
+    return pd.DataFrame(
+        {
+            "account": np.repeat(wide["account"].to_numpy(), k),
+            "signal": np.tile(np.array(compiled.signals, dtype=object), n),
+            "value": stack("v", float),
+            "threshold": np.tile(np.array(compiled.thresholds, dtype=float), n),
+            "fired": stack("f", bool),
+            "target": stack("t", object),
+        }
+    )
+
+
+def readings_from_table(
+    wide: pd.DataFrame,
+    index: pd.Index,
+    compiled: CompiledSignals,
+    as_of: dt.date,
+    max_data_age_days: int,
+    *,
+    keys: pd.Series | None = None,
+) -> engine.Readings:
+    """Engine readings, in the order of ``index`` (the accounts frame's), from a compiled query result.
+
+    ``keys`` maps each index entry to the account key the query used (default: the index itself),
+    e.g. the warehouse's account_id text when the query ran on the source. Accounts missing from the
+    result read as having no usage.
+    """
+    if isinstance(as_of, dt.datetime):
+        as_of = as_of.date()
+    frame = wide.set_index("account")
+    frame = frame[~frame.index.duplicated()]
+    lookup = keys.to_numpy() if keys is not None else index.to_numpy()
+    rows = frame.reindex(lookup)
+    anchor_off = rows["anchor_off"].to_numpy(dtype=float)
+    has = ~np.isnan(anchor_off)
+    as_of_day = int(np.datetime64(as_of, "D").astype(np.int64))
+    anchor_day = np.where(has, as_of_day - np.nan_to_num(anchor_off).astype(np.int64), -1)
+    fresh = has & (np.nan_to_num(anchor_off, nan=np.inf) <= max_data_age_days)
+    signals = {}
+    for i, key in enumerate(compiled.signals):
+        fired = rows[f"f{i}"].fillna(False).to_numpy(dtype=bool)
+        target = rows[f"t{i}"].fillna("").to_numpy(dtype=object)
+        signals[key] = engine.SignalReading(
+            value=rows[f"v{i}"].to_numpy(dtype=float), fired=fired, target=target
+        )
+    account_index = index.copy()
+    account_index.name = "account"
+    latest = pd.DataFrame(
+        {name: rows[f"l{i}"].to_numpy(dtype=float) for i, name in enumerate(compiled.latest_metrics)},
+        index=account_index,
+    )
+    return engine.Readings(anchor_day=anchor_day, fresh=fresh, signals=signals, latest=latest)
 
 
 def owned_frame(accounts: pd.DataFrame) -> pd.DataFrame:
@@ -325,7 +492,7 @@ def accounts_table(accounts: pd.DataFrame, compiled: CompiledSignals) -> pd.Data
     return frame
 
 
-def duckdb_run(
+def duckdb_table(
     compiled: CompiledSignals,
     *,
     accounts: pd.DataFrame,
@@ -333,7 +500,8 @@ def duckdb_run(
     usage_sql: str | None = None,
     connection: duckdb.DuckDBPyConnection | None = None,
 ) -> pd.DataFrame:
-    """Run a compiled (DuckDB-dialect) query; ``accounts`` an engine accounts frame.
+    """Run a compiled (DuckDB-dialect) query and return its per-account result; ``accounts`` an engine
+    accounts frame (its index is the account key the usage uses).
 
     Usage comes from a long frame (``usage``: account, metric, date, value; NaN = missing) or from a
     DuckDB relation given as SQL (``usage_sql``, e.g. a Parquet scan or a side-store table).
@@ -354,15 +522,19 @@ def duckdb_run(
         con.register("pushdown_usage_df", usage)
         usage_sql = (
             "SELECT account, CAST(metric AS VARCHAR) AS metric, CAST(date AS DATE) AS date, "
-            "CAST(value AS DOUBLE) AS value FROM pushdown_usage_df"
+            "CASE WHEN isnan(value) THEN NULL ELSE CAST(value AS DOUBLE) END AS value FROM pushdown_usage_df"
         )
     if usage_sql is None:
-        raise ValueError("duckdb_run: give usage or usage_sql")
+        raise ValueError("duckdb_table: give usage or usage_sql")
     con.execute(f"CREATE OR REPLACE TEMP VIEW usage AS {usage_sql}")
-    result = con.execute(compiled.sql).df()
-    for name in ("pushdown_accounts_df", "pushdown_owned_df", "pushdown_usage_df"):
-        with contextlib.suppress(duckdb.Error):
-            con.unregister(name)
-    result["fired"] = result["fired"].astype(bool)
-    result["value"] = result["value"].astype(float)
-    return result
+    try:
+        return con.execute(compiled.sql).df()
+    finally:
+        for name in ("pushdown_accounts_df", "pushdown_owned_df", "pushdown_usage_df"):
+            with contextlib.suppress(duckdb.Error):
+                con.unregister(name)
+
+
+def duckdb_run(compiled: CompiledSignals, **kwargs) -> pd.DataFrame:
+    """``duckdb_table`` as one row per account and signal (``long_table``)."""
+    return long_table(duckdb_table(compiled, **kwargs), compiled)

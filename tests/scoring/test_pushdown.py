@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+import os
 
 import numpy as np
 import pandas as pd
@@ -32,7 +33,7 @@ VALUES = [None, -1.0, 0.0, 0.5, 1.0, 2.0, 3.0, 7.5]
 THRESHOLDS = [-1.0, 0.0, 0.5, 1.0, 2.0, 3.0]
 
 SETTINGS = settings(
-    max_examples=60,
+    max_examples=int(os.environ.get("PUSHDOWN_EXAMPLES", "60")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -247,3 +248,86 @@ def test_compiled_sql_on_postgres_matches_the_engine(world):
     sql = _postgres_run(compiled, accounts, usage)
     # Then it agrees with the engine as on DuckDB
     assert_same(engine_table(accounts, usage, config), sql, config)
+
+
+# --------------------------------------------------------------------------------------------------
+# Fixed examples: rules a random search reaches rarely, checked on both sides against known answers
+# --------------------------------------------------------------------------------------------------
+
+
+def _one_account(owned=()) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "account_id": ["A1"],
+            "segment": "SMB",
+            "plan_tier": "Starter",
+            "status": "active",
+            "contract_arr": [100.0],
+            "customer_since": pd.to_datetime([AS_OF - dt.timedelta(days=400)]),
+            "health_score": [80.0],
+            "seats_licensed": [10],
+            "api_limit_30d": 0,
+            "owned_modules": [list(owned)],
+        },
+        index=pd.Index([1], name="account"),
+    )
+
+
+def _usage(rows) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        [(1, AS_OF - dt.timedelta(days=back), metric, float(v)) for back, metric, v in rows],
+        columns=["account", "date", "metric", "value"],
+    )
+    frame["date"] = pd.to_datetime(frame["date"])
+    return frame
+
+
+def _both(accounts, usage, config) -> tuple[pd.Series, pd.Series]:
+    engine = engine_table(accounts, usage, config).set_index("signal")
+    sql = duckdb_run(compile_signals(config, AS_OF), accounts=accounts, usage=usage).set_index("signal")
+    return engine.loc["s"], sql.loc["s"]
+
+
+def test_a_stale_account_never_fires_but_shows_its_last_reading():
+    # Given readings well over the threshold, last seen 5 days ago, and data older than 2 days is stale
+    config = ScoringConfig(
+        signals=(SignalSpec(key="s", name="s", metric="m1", threshold=1.0),),
+        gates=(),
+        policy=PolicySpec(max_data_age_days=2),
+    )
+    usage = _usage([(5, "m1", 5.0), (6, "m1", 5.0)])
+    # When both sides evaluate it
+    for side in _both(_one_account(), usage, config):
+        # Then it does not fire, and the reading is the one on its last day
+        assert bool(side["fired"]) is False
+        assert side["value"] == 5.0
+
+
+def test_days_beyond_the_horizon_keep_the_latest_value_not_the_earliest():
+    # Given a change over 3 days (a 5-day horizon): 10 today, then nothing until beyond the horizon,
+    # where the metric read 9 five days ago and 1 six days ago
+    spec = SignalSpec(
+        key="s", name="s", metric="m1", threshold=1.0, operator="eq", compare=COMPARE_CHANGE, window_days=3
+    )
+    config = ScoringConfig(signals=(spec,), gates=(), policy=PolicySpec(max_data_age_days=0))
+    assert config.lookback_days + config.policy.max_data_age_days + 1 == 5
+    usage = _usage([(0, "m1", 10.0), (5, "m1", 9.0), (6, "m1", 1.0)])
+    for side in _both(_one_account(), usage, config):
+        # Then the past value is the latest old one (9): the change is 1, which fires "eq 1"
+        assert side["value"] == 1.0
+        assert bool(side["fired"]) is True
+
+
+def test_a_module_tie_goes_to_the_first_module_by_name():
+    # Given two modules the account does not own, both at the same firing reading
+    spec = SignalSpec(key="s", name="s", metric="fam:*", threshold=2.0, expansion_type=EXPANSION_MODULE)
+    config = ScoringConfig(signals=(spec,), gates=(), policy=PolicySpec(max_data_age_days=1))
+    usage = _usage([(0, "fam:gamma", 3.0), (0, "fam:beta", 3.0), (0, "fam:alpha", 1.0)])
+    for side in _both(_one_account(owned=()), usage, config):
+        # Then the first by name of the tied ones wins
+        assert side["target"] == "beta"
+        assert side["value"] == 3.0
+    # and an owned module never wins, even with the highest reading
+    usage = _usage([(0, "fam:alpha", 9.0), (0, "fam:beta", 3.0)])
+    for side in _both(_one_account(owned=("alpha",)), usage, config):
+        assert side["target"] == "beta"
