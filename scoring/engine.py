@@ -8,7 +8,8 @@ Evaluation for one ``as_of`` (``spec/domain.md``, "Evaluation order"):
 1. Gates in ``order``: a failing ``block`` gate blocks the account (the first one is ``blocked_by``);
    a failing ``self_serve`` gate only marks it ``self_serve``.
 2. Signals, read on the account's *anchor day* (its latest snapshot of any metric on or before
-   ``as_of``); an anchor older than ``policy.max_data_age_days`` is *stale* and fires nothing.
+   ``as_of``); an anchor older than ``policy.max_data_age_days`` is *stale*: it has no reading and
+   fires nothing.
    A signal fires when its condition held on each of the ``persistence_days`` calendar days ending
    at the anchor day.
 3. Score = min(100, sum of points of fired non-watch signals), floored at 0.
@@ -678,7 +679,15 @@ def readings_from_snapshots(
     field_names = {s.denominator_field for s in config.signals if s.denominator_field}
     fields = {name: to_float(_account_field(accounts, name, tenure)) for name in field_names}
     owned = _owned_lookup(accounts)
-    signals = {s.key: _signal_reading(s, cube, fields, fresh, owned) for s in config.signals}
+    signals = {}
+    for spec in config.signals:
+        reading = _signal_reading(spec, cube, fields, fresh, owned)
+        # a stale account has no current reading: it shows none rather than an old one
+        signals[spec.key] = SignalReading(
+            value=np.where(fresh, reading.value, np.nan),
+            fired=reading.fired & fresh,
+            target=None if reading.target is None else np.where(fresh, reading.target, ""),
+        )
     account_index = accounts.index.copy()
     account_index.name = "account"
     latest = pd.DataFrame(

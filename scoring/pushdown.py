@@ -22,13 +22,16 @@ Input tables (names are parameters):
 Semantics, as in the engine (``scoring.engine._signal_fires`` and ``_build_cube``), with ``off`` = days
 before as_of and ``H`` = config.lookback_days + max_data_age_days + 1 (the engine's horizon):
 
-- anchor offset = the smallest ``off`` of any usage row of the account (any metric, NULL value too),
-  at most ``H - 1``; fresh = anchor offset <= max_data_age_days.
-- days at or beyond ``H - 1`` fold into day ``H - 1`` keeping each metric's latest non-NULL value.
-- grid ``c_j`` = the metric on day anchor + j (j = 0 .. H - 1), so "the latest value on or before day
-  anchor + j" is ``COALESCE(c_j, c_(j+1), ..., c_(H-1))``.
+- anchor offset ``A`` = the smallest ``off`` of any usage row of the account (any metric, NULL value
+  too); fresh = ``A <= max_data_age_days``. A stale account has no reading and fires nothing.
+- one aggregate per (account, metric), keyed by the two alone (no join ahead of the big scan):
+  ``e<o>`` = the value ``o`` days before as_of, ``q<s>`` = the latest value at least ``s`` days before
+  as_of, ``latest``. A fresh account's readings pick ``e<A + k>`` and ``q<A + k + W>`` (``A`` takes
+  only max_data_age_days + 1 values, so a CASE on it does).
 - base = metric / NULLIF(denominator, 0); reading at back k: value: ``base_k``; change: ``base_k -
-  ffill(base)_(k+W)``; ratio: ``base_k / NULLIF(ffill(base)_(k+W), 0)``.
+  ffill(base)_(k+W)``; ratio: ``base_k / NULLIF(ffill(base)_(k+W), 0)``. With a denominator metric the
+  ratio is formed day by day first (days at or beyond ``H - 1`` fold into day ``H - 1`` keeping each
+  metric's latest value, as the engine's cube does).
 - fired = fresh and, for every k < persistence, reading_k IS NOT NULL and reading_k <op> threshold.
 - module family: each member metric ``prefix:<module>`` whose module the account does not own is a
   candidate; the highest firing reading wins (ties: module name); without one the value is the highest
@@ -137,16 +140,18 @@ _NULL = "CAST(NULL AS DOUBLE)"
 
 @dataclass
 class _Needs:
-    """Columns one (account, metric) summary needs: exact days after the anchor and "latest from" days."""
+    """Columns of the (account, metric) summary: exact days before as_of and "latest from" days."""
 
     days: set[int] = field(default_factory=set)
     since: set[int] = field(default_factory=set)
 
-    def add(self, spec: SignalSpec) -> None:
-        for k in range(max(spec.persistence_days, 1)):
-            self.days.add(k)
-            if spec.compare != COMPARE_VALUE:
-                self.since.add(k + spec.window_days)
+    def add(self, spec: SignalSpec, max_age: int) -> None:
+        # a fresh account's anchor is 0 .. max_age days before as_of
+        for anchor in range(max_age + 1):
+            for k in range(max(spec.persistence_days, 1)):
+                self.days.add(anchor + k)
+                if spec.compare != COMPARE_VALUE:
+                    self.since.add(anchor + k + spec.window_days)
 
 
 def _first_by(value: str, order: str, condition: str, dialect: str) -> str:
@@ -157,46 +162,52 @@ def _first_by(value: str, order: str, condition: str, dialect: str) -> str:
     return f"(ARRAY_AGG({value} ORDER BY {order}) FILTER (WHERE {where}))[1]"
 
 
-def _summary_columns(needs: _Needs, last: int, value: str, dialect: str) -> list[str]:
-    """Aggregates of one (account, metric) group: ``d<k>`` the value on day anchor + k (the fold day
-    holds the latest old value), ``p<s>`` the latest value on or before day anchor + s, ``latest``."""
-    cols = []
-    for k in sorted(needs.days):
-        exact = f"MAX({value}) FILTER (WHERE u.off = a.anchor + {k})"
-        fold = _first_by(value, "u.off", f"u.off >= {last}", dialect)
-        cols.append(
-            f"CASE WHEN a.anchor + {k} < {last} THEN {exact} "
-            f"WHEN a.anchor + {k} = {last} THEN {fold} ELSE {_NULL} END AS d{k}"
-        )
-    for since in sorted(needs.since):
-        past = _first_by(value, "u.off", f"u.off >= a.anchor + {since}", dialect)
-        cols.append(f"CASE WHEN a.anchor + {since} <= {last} THEN {past} ELSE {_NULL} END AS p{since}")
-    cols.append(f"{_first_by(value, 'u.off', '1 = 1', dialect)} AS latest")
+def _summary_columns(needs: dict[str, _Needs], dialect: str) -> list[str]:
+    """Aggregates of one (account, metric) group of rows ``u``: ``e<o>`` the value ``o`` days before
+    as_of, ``q<s>`` the latest value at least ``s`` days before as_of, ``latest`` the latest value.
+
+    Every metric gets the columns any metric needs: limiting a column to the metrics that read it
+    costs a test per row and aggregate, more than it saves (measured on DuckDB).
+    """
+    days = sorted(set().union(*(n.days for n in needs.values())))
+    since = sorted(set().union(*(n.since for n in needs.values())))
+    cols = [f"MAX(u.value) FILTER (WHERE u.off = {o}) AS e{o}" for o in days]
+    cols += [f"{_first_by('u.value', 'u.off', f'u.off >= {s}', dialect)} AS q{s}" for s in since]
+    cols.append(f"{_first_by('u.value', 'u.off', '1 = 1', dialect)} AS latest")
     return cols
 
 
-def _readings(spec: SignalSpec, row: str, divisor: str | None) -> list[str]:
-    """SQL of reading_k (k < persistence) over a summary row alias; ``divisor`` an account field."""
+def _at_anchor(row: str, column: str, shift: int, max_age: int) -> str:
+    """``<row>.<column><anchor + shift>`` for a fresh account (anchor 0 .. max_age); NULL when stale."""
+    branches = " ".join(f"WHEN {anchor} THEN {row}.{column}{anchor + shift}" for anchor in range(max_age + 1))
+    return f"(CASE a.first_off {branches} END)"
+
+
+def _readings(spec: SignalSpec, row: str, divisor: str | None, max_age: int) -> list[str]:
+    """SQL of reading_k (k < persistence) over a summary row alias; ``divisor`` an account field.
+
+    A stale account (no usage within max_age days) reads NULL: it has no current reading.
+    """
 
     def scaled(column: str) -> str:
         return column if divisor is None else f"({column} / NULLIF({divisor}, 0))"
 
     out = []
     for k in range(max(spec.persistence_days, 1)):
-        now = scaled(f"{row}.d{k}")
+        now = scaled(_at_anchor(row, "e", k, max_age))
         if spec.compare == COMPARE_VALUE:
             out.append(now)
             continue
-        past = scaled(f"{row}.p{k + spec.window_days}")
+        past = scaled(_at_anchor(row, "q", k + spec.window_days, max_age))
         out.append(f"({now} - {past})" if spec.compare == COMPARE_CHANGE else f"({now} / NULLIF({past}, 0))")
     return out
 
 
-def _fired(spec: SignalSpec, readings: list[str], fresh: str) -> str:
+def _fired(spec: SignalSpec, readings: list[str]) -> str:
     op = _SQL_OPERATORS[spec.operator]
     threshold = _number(spec.threshold)
     terms = " AND ".join(f"{r} IS NOT NULL AND {r} {op} {threshold}" for r in readings)
-    return f"CASE WHEN {fresh} AND {terms} THEN 1 ELSE 0 END"
+    return f"CASE WHEN {terms} THEN 1 ELSE 0 END"
 
 
 def _member(column: str, prefix: str) -> str:
@@ -239,16 +250,13 @@ def compile_signals(
         )
 
     # What the shared summary (signals without a denominator metric) needs per metric or family.
+    max_age = int(config.policy.max_data_age_days)
     needs: dict[str, _Needs] = {}
     for spec in specs:
         if not spec.denominator_metric:
-            needs.setdefault(spec.metric, _Needs()).add(spec)
+            needs.setdefault(spec.metric, _Needs()).add(spec, max_age)
     for name in latest_metrics:
         needs.setdefault(name, _Needs())
-    summary_needs = _Needs(
-        days=set().union(*(n.days for n in needs.values())) if needs else set(),
-        since=set().union(*(n.since for n in needs.values())) if needs else set(),
-    )
     names = sorted(n for n in needs if not n.endswith(MODULE_WILDCARD))
     prefixes = sorted(n[: -len(MODULE_WILDCARD)] + ":" for n in needs if n.endswith(MODULE_WILDCARD))
     wanted = [f"u.metric IN ({', '.join(_text(n) for n in names)})"] if names else []
@@ -264,17 +272,15 @@ def compile_signals(
         "tenure_days": f"CAST(CAST({as_of_sql} - acc.customer_since AS INTEGER) AS DOUBLE)",
         **{f: f"CAST(acc.{f} AS DOUBLE)" for f in NUMERIC_FIELDS if f != "tenure_days"},
     }
-    fresh = f"a.first_off <= {int(config.policy.max_data_age_days)}"
     ctes = [
-        f"a AS (SELECT u.account AS account, MIN(u.off) AS first_off, LEAST(MIN(u.off), {last}) AS anchor "  # nosec B608: literals via _text/_number, table names from code
-        f"FROM {rows} AS u GROUP BY u.account)",
+        f"a AS (SELECT u.account AS account, MIN(u.off) AS first_off FROM {rows} AS u GROUP BY u.account)",  # nosec B608: literals via _text/_number, table names from code
     ]
     if wanted:
+        # one aggregate over the usage rows, keyed by account and metric alone (no join before it)
         ctes.append(
             "sm AS (SELECT u.account AS account, u.metric AS metric, "  # nosec B608: literals via _text/_number, table names from code
-            + ", ".join(_summary_columns(summary_needs, last, "u.value", dialect))
-            + f" FROM {rows} AS u JOIN a ON a.account = u.account WHERE {' OR '.join(wanted)} "
-            "GROUP BY u.account, u.metric, a.anchor)"
+            + ", ".join(_summary_columns(needs, dialect))
+            + f" FROM {rows} AS u WHERE {' OR '.join(wanted)} GROUP BY u.account, u.metric)"
         )
     joins = ["LEFT JOIN a ON a.account = acc.account"]
     metric_alias: dict[str, str] = {}
@@ -317,11 +323,11 @@ def compile_signals(
                 f"AND d.metric = {_text(spec.denominator_metric)} WHERE {metric_test})"
             )
             own = _Needs()
-            own.add(spec)
+            own.add(spec, max_age)
             ctes.append(
                 f"sd{i} AS (SELECT u.account AS account, u.metric AS metric, "  # nosec B608: literals via _text/_number, table names from code
-                + ", ".join(_summary_columns(own, last, "u.value", dialect))
-                + f" FROM b{i} AS u JOIN a ON a.account = u.account GROUP BY u.account, u.metric, a.anchor)"
+                + ", ".join(_summary_columns({spec.metric: own}, dialect))
+                + f" FROM b{i} AS u GROUP BY u.account, u.metric)"
             )
             source = f"sd{i}"
         if not spec.is_module_family:
@@ -330,19 +336,19 @@ def compile_signals(
             else:
                 row = f"x{i}"
                 joins.append(f"LEFT JOIN {source} AS {row} ON {row}.account = acc.account")
-            readings = _readings(spec, row, divisor)
+            readings = _readings(spec, row, divisor, max_age)
             outputs += [
                 f"{readings[0]} AS v{i}",
-                f"{_fired(spec, readings, fresh)} = 1 AS f{i}",
+                f"{_fired(spec, readings)} = 1 AS f{i}",
                 f"'' AS t{i}",
             ]
             continue
         prefix = spec.metric[: -len(MODULE_WILDCARD)] + ":"
         module = f"SUBSTR(r.metric, {len(prefix) + 1})"
-        readings = _readings(spec, "r", divisor)
+        readings = _readings(spec, "r", divisor, max_age)
         ctes.append(
             f"m{i} AS (SELECT r.account AS account, {module} AS module, {readings[0]} AS value, "  # nosec B608: literals via _text/_number, table names from code
-            f"{_fired(spec, readings, fresh)} AS fired, "
+            f"{_fired(spec, readings)} AS fired, "
             "CASE WHEN o.account IS NULL THEN 1 ELSE 0 END AS avail "
             f"FROM {source} AS r JOIN a ON a.account = r.account "
             f"JOIN {accounts} AS acc ON acc.account = r.account "
