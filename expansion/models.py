@@ -153,6 +153,24 @@ class UsageSnapshot(models.Model):
         return f"{self.account_id} {self.metric_id} {self.date}={self.value}"
 
 
+class UsageChange(models.Model):
+    """A write to the usage snapshots (one import or sync batch): which days it touched.
+
+    The scoring pass's local usage store re-reads only these days (``scoring.usage_store``).
+    """
+
+    first_date = models.DateField()
+    last_date = models.DateField()
+    rows = models.PositiveBigIntegerField(default=0)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-pk"]
+
+    def __str__(self) -> str:
+        return f"usage {self.first_date}..{self.last_date} ({self.rows} rows)"
+
+
 class ActivityType(models.TextChoices):
     CALL = "call", "Call"
     EMAIL = "email", "Email"
@@ -477,6 +495,13 @@ class WarehouseSource(models.Model):
         default=0,
         help_text="Re-read rows up to this many days before the last high-water mark, so rows that "
         "arrive late in the warehouse are picked up (unchanged rows are not rewritten).",
+    )
+    score_in_place = models.BooleanField(
+        "score usage in place",
+        default=False,
+        help_text="Parquet and DuckDB sources: the scoring pass computes the signals straight from the "
+        "source's usage (one query per pass) and its daily rows are not copied into this database. "
+        "Accounts and the other inputs are still synced.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()

@@ -19,7 +19,7 @@ from django.db import connection, transaction
 
 from expansion import demo, importing
 from expansion.importing import RowError
-from expansion.models import Account, Activity, Expansion, Metric, Role, User
+from expansion.models import Account, Activity, Expansion, Metric, Role, UsageChange, User
 from expansion.money import to_cents
 from expansion.roles import may_manage_privileged
 
@@ -417,9 +417,11 @@ class UsageImporter(_FileImporter):
             " AND t.metric_id = s.metric_id AND t.date = s.date"
         )
         cur.execute(
-            "SELECT COUNT(*) FILTER (WHERE t.id IS NULL), COUNT(*) FILTER (WHERE t.value <> s.value)" + join
+            "SELECT COUNT(*) FILTER (WHERE t.id IS NULL), COUNT(*) FILTER (WHERE t.value <> s.value),"
+            " MIN(s.date) FILTER (WHERE t.id IS NULL OR t.value <> s.value),"
+            " MAX(s.date) FILTER (WHERE t.id IS NULL OR t.value <> s.value)" + join
         )
-        created, updated = cur.fetchone()
+        created, updated, first, last = cur.fetchone()
         cur.execute(
             f"INSERT INTO {SNAPSHOT_TABLE} (account_id, metric_id, date, value)"  # nosec B608: model table
             " SELECT account_id, metric_id, date, value FROM import_usage WHERE true"
@@ -427,6 +429,8 @@ class UsageImporter(_FileImporter):
             f" WHERE {SNAPSHOT_TABLE}.value <> excluded.value"
         )
         self.add(int(created or 0), int(updated or 0))
+        if created or updated:
+            usage_changed(first_date=first, last_date=last, rows=int(created or 0) + int(updated or 0))
 
 
 class ActivitiesImporter(_FileImporter):
@@ -491,6 +495,16 @@ IMPORTERS: dict[str, type[_FileImporter]] = {
     cls.name: cls
     for cls in (UsersImporter, AccountsImporter, UsageImporter, ActivitiesImporter, ExpansionsImporter)
 }
+
+
+def usage_changed(*, first_date, last_date, rows: int = 0) -> UsageChange:
+    """Record that usage snapshots of these days were written (every writer of snapshots calls this;
+    the scoring pass's local store re-reads those days)."""
+    return UsageChange.objects.create(
+        first_date=dt.date.fromisoformat(str(first_date)[:10]),
+        last_date=dt.date.fromisoformat(str(last_date)[:10]),
+        rows=rows,
+    )
 
 
 def import_file(

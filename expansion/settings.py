@@ -278,6 +278,11 @@ CELERY_BEAT_SCHEDULE = {
     "crm-sync": {"task": "routing.crm.tasks.crm_sync_all", "schedule": crontab(minute="*/15")},
 }
 SCORING_CHUNK_SIZE = int(os.environ.get("SCORING_CHUNK_SIZE", "50000"))
+# auto: signals compiled to one SQL query run with DuckDB where the usage lives (a score-in-place
+# source, or the local usage store); off: the engine over snapshots read from the database.
+SCORING_PUSHDOWN = os.environ.get("SCORING_PUSHDOWN", "auto").strip().lower() or "auto"
+if SCORING_PUSHDOWN not in ("auto", "off"):
+    raise ImproperlyConfigured(f"SCORING_PUSHDOWN={SCORING_PUSHDOWN!r}: use auto or off")
 # A running pass with no heartbeat for this long lost its worker or broker: the watchdog (every
 # minute) marks it failed and reruns it. A running chunk beats every sixth of this (20 s), however long
 # it takes; a chunk of 50,000 accounts takes about 15 s. A worker or broker lost mid-pass is back to a

@@ -201,3 +201,22 @@ class ScoringPass(models.Model):
 
     def __str__(self) -> str:
         return f"Pass {self.pk} as of {self.as_of:%Y-%m-%d %H:%M} ({self.status})"
+
+
+class UsageStoreState(models.Model):
+    """What one local usage store file (``scoring.usage_store``) holds, by the token written in it.
+
+    A store whose token has no row here (a new machine, a restored database) is rebuilt.
+    """
+
+    token = models.CharField(max_length=36, unique=True)
+    change_id = models.PositiveBigIntegerField(default=0, help_text="Last UsageChange read.")
+    snapshot_max_id = models.PositiveBigIntegerField(default=0, help_text="Highest snapshot id read.")
+    first_date = models.DateField(help_text="The store holds usage from this day on.")
+    refreshed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "usage store"
+
+    def __str__(self) -> str:
+        return f"usage store {self.token[:8]} from {self.first_date}"

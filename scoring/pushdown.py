@@ -162,9 +162,10 @@ def _first_by(value: str, order: str, condition: str, dialect: str) -> str:
     return f"(ARRAY_AGG({value} ORDER BY {order}) FILTER (WHERE {where}))[1]"
 
 
-def _summary_columns(needs: dict[str, _Needs], dialect: str) -> list[str]:
+def _summary_columns(needs: dict[str, _Needs], horizon: int, dialect: str) -> list[str]:
     """Aggregates of one (account, metric) group of rows ``u``: ``e<o>`` the value ``o`` days before
-    as_of, ``q<s>`` the latest value at least ``s`` days before as_of, ``latest`` the latest value.
+    as_of, ``q<s>`` the latest value at least ``s`` days before as_of, ``latest`` the latest value
+    within the horizon (the days a pass reads).
 
     Every metric gets the columns any metric needs: limiting a column to the metrics that read it
     costs a test per row and aggregate, more than it saves (measured on DuckDB).
@@ -173,7 +174,7 @@ def _summary_columns(needs: dict[str, _Needs], dialect: str) -> list[str]:
     since = sorted(set().union(*(n.since for n in needs.values())))
     cols = [f"MAX(u.value) FILTER (WHERE u.off = {o}) AS e{o}" for o in days]
     cols += [f"{_first_by('u.value', 'u.off', f'u.off >= {s}', dialect)} AS q{s}" for s in since]
-    cols.append(f"{_first_by('u.value', 'u.off', '1 = 1', dialect)} AS latest")
+    cols.append(f"{_first_by('u.value', 'u.off', f'u.off <= {horizon - 1}', dialect)} AS latest")
     return cols
 
 
@@ -279,7 +280,7 @@ def compile_signals(
         # one aggregate over the usage rows, keyed by account and metric alone (no join before it)
         ctes.append(
             "sm AS (SELECT u.account AS account, u.metric AS metric, "  # nosec B608: literals via _text/_number, table names from code
-            + ", ".join(_summary_columns(needs, dialect))
+            + ", ".join(_summary_columns(needs, horizon, dialect))
             + f" FROM {rows} AS u WHERE {' OR '.join(wanted)} GROUP BY u.account, u.metric)"
         )
     joins = ["LEFT JOIN a ON a.account = acc.account"]
@@ -326,7 +327,7 @@ def compile_signals(
             own.add(spec, max_age)
             ctes.append(
                 f"sd{i} AS (SELECT u.account AS account, u.metric AS metric, "  # nosec B608: literals via _text/_number, table names from code
-                + ", ".join(_summary_columns({spec.metric: own}, dialect))
+                + ", ".join(_summary_columns({spec.metric: own}, horizon, dialect))
                 + f" FROM b{i} AS u GROUP BY u.account, u.metric)"
             )
             source = f"sd{i}"

@@ -119,6 +119,33 @@ def accounts_frame(
     return frame.set_index("pk").rename_axis("account")
 
 
+PUSHDOWN_ACCOUNT_COLUMNS = (
+    "pk",
+    "account_id",
+    "customer_since",
+    "contract_arr",
+    "health_score",
+    "seats_licensed",
+    "api_limit_30d",
+    "owned_modules",
+)
+
+
+def pushdown_accounts_frame(*, pks: Iterable[int] | None = None) -> pd.DataFrame:
+    """What the compiled signal query reads of each account (index pk): the warehouse account_id, the
+    numeric fields a denominator may use, customer_since and the owned modules."""
+    qs = Account.objects.order_by("pk")
+    if pks is not None:
+        qs = qs.filter(pk__in=list(pks))
+    frame = pd.DataFrame.from_records(
+        list(qs.values_list(*PUSHDOWN_ACCOUNT_COLUMNS)), columns=list(PUSHDOWN_ACCOUNT_COLUMNS)
+    )
+    frame["contract_arr"] = frame["contract_arr"].astype(float)
+    frame["health_score"] = pd.to_numeric(frame["health_score"], errors="coerce").astype(float)
+    frame["customer_since"] = pd.to_datetime(frame["customer_since"])
+    return frame.set_index("pk").rename_axis("account")
+
+
 def needed_windows(config: cfg.ScoringConfig, as_of: dt.date) -> list[tuple[str, dt.date, dt.date]]:
     """(metric or family prefix, first day, last day) ranges the active signals and gates read.
 
@@ -138,7 +165,9 @@ def needed_windows(config: cfg.ScoringConfig, as_of: dt.date) -> list[tuple[str,
                 out.append((metric, first - dt.timedelta(days=spec.window_days + slack), past_last))
     for gate in config.gates:
         if gate.subject not in cfg.ACCOUNT_FIELDS:
-            out.append((gate.subject, as_of - dt.timedelta(days=slack), as_of))
+            # a gate reads the metric's latest value within the days a pass reads at all
+            back = config.lookback_days + slack
+            out.append((gate.subject, as_of - dt.timedelta(days=back), as_of))
     return out
 
 

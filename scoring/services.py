@@ -29,7 +29,7 @@ from expansion.money import to_cents
 from routing import rules as routing_rules
 from routing import services as routing_services
 from scoring import config as cfg
-from scoring import dedup, engine, opening_angle, selectors, uplift
+from scoring import dedup, engine, opening_angle, readings, selectors, uplift
 from scoring.models import PassStatus, ScoringPass
 from scoring.signals import pass_completed
 
@@ -263,15 +263,22 @@ def scoring_chunk_run(
     as_of: dt.datetime,
     config: cfg.ScoringConfig,
     uplifts: dict[str, tuple[float, str]],
+    readings_path: str = "",
 ) -> ChunkCounts:
-    """Evaluate one range of accounts and write its EQLs in one transaction."""
+    """Evaluate one range of accounts and write its EQLs in one transaction.
+
+    ``readings_path``: the pass's readings file (``scoring.readings.pass_readings_prepare``); without
+    it the chunk computes its own readings.
+    """
     as_of_date = timezone.localdate(as_of)
     accounts = selectors.accounts_frame(pk_range=pk_range)
     counts = ChunkCounts(accounts_scored=len(accounts))
     if accounts.empty:
         return counts
-    snapshots = selectors.snapshot_window(config, as_of_date, pk_range=pk_range)
-    evaluation = engine.evaluate(accounts, snapshots, config, as_of_date, uplifts)
+    signal_readings = readings.readings_for(
+        config=config, as_of=as_of_date, accounts=accounts, pk_range=pk_range, path=readings_path
+    )
+    evaluation = engine.evaluate_readings(accounts, signal_readings, config, as_of_date, uplifts)
     candidates = _candidates(evaluation, accounts, config, as_of)
     with transaction.atomic():
         existing = selectors.open_eqls(pk_range=pk_range)
@@ -521,6 +528,7 @@ def scoring_pass_run(
     )
     try:
         with beating:
+            readings_path = readings.pass_readings_prepare(config=config, as_of=timezone.localdate(as_of_dt))
             for pk_range in chunks:
                 if total.accounts_scored:  # a long pass shows progress, so the watchdog never abandons it
                     scoring_pass_heartbeat(pass_id=scoring_pass.pk)
@@ -531,6 +539,7 @@ def scoring_pass_run(
                         as_of=as_of_dt,
                         config=config,
                         uplifts=uplifts,
+                        readings_path=readings_path,
                     )
                 )
     except Exception as exc:
@@ -561,8 +570,8 @@ def account_explain(*, account_pk: int, as_of: dt.date | dt.datetime | None = No
     as_of_date = timezone.localdate(as_of_dt)
     config, uplifts = pass_inputs()
     accounts = selectors.accounts_frame(pks=[account_pk])
-    snapshots = selectors.snapshot_window(config, as_of_date, pks=[account_pk])
-    evaluation = engine.evaluate(accounts, snapshots, config, as_of_date, uplifts)
+    signal_readings = readings.readings_for(config=config, as_of=as_of_date, accounts=accounts)
+    evaluation = engine.evaluate_readings(accounts, signal_readings, config, as_of_date, uplifts)
     row = evaluation.accounts_result.loc[account_pk]
     signals = evaluation.signals_result[evaluation.signals_result["account"] == account_pk]
     names = {s.key: s.name for s in config.signals}

@@ -7,8 +7,9 @@ import logging
 
 from celery import chord, shared_task
 from django.conf import settings
+from django.utils import timezone
 
-from scoring import selectors, services
+from scoring import readings, selectors, services
 from scoring.config import GateSpec, PolicySpec, ScoringConfig, SignalSpec
 
 logger = logging.getLogger(__name__)
@@ -43,9 +44,17 @@ def run_scoring_pass(as_of: str | None = None, chunk_size: int | None = None) ->
     scoring_pass = services.scoring_pass_claim(as_of=as_of_dt, config=config, chunks=len(chunks))
     if scoring_pass is None:
         return 0
+    try:
+        with services.scoring_pass_heartbeats(pass_id=scoring_pass.pk):
+            readings_path = readings.pass_readings_prepare(config=config, as_of=timezone.localdate(as_of_dt))
+    except Exception as exc:
+        services.scoring_pass_finish(
+            scoring_pass=scoring_pass, counts=services.ChunkCounts(), error=f"{type(exc).__name__}: {exc}"
+        )
+        raise
     wire = _config_to_wire(config)
     header = [
-        score_chunk.s(scoring_pass.pk, list(pk_range), as_of_dt.isoformat(), wire, uplifts)
+        score_chunk.s(scoring_pass.pk, list(pk_range), as_of_dt.isoformat(), wire, uplifts, readings_path)
         for pk_range in chunks
     ]
     if not header:
@@ -62,7 +71,9 @@ def run_scoring_pass(as_of: str | None = None, chunk_size: int | None = None) ->
     retry_backoff=True,
     max_retries=3,
 )
-def score_chunk(pass_id: int, pk_range: list[int], as_of: str, config: dict, uplifts: dict) -> dict:
+def score_chunk(
+    pass_id: int, pk_range: list[int], as_of: str, config: dict, uplifts: dict, readings_path: str = ""
+) -> dict:
     """One chunk of a pass. Redelivered whole if its worker process dies (``acks_late`` with
     ``task_reject_on_worker_lost``): the chunk's writes commit together or not at all, so running it
     again gives the same EQLs (one open EQL per account is a database constraint)."""
@@ -76,6 +87,7 @@ def score_chunk(pass_id: int, pk_range: list[int], as_of: str, config: dict, upl
             as_of=dt.datetime.fromisoformat(as_of),
             config=_config_from_wire(config),
             uplifts={k: (float(v[0]), v[1]) for k, v in uplifts.items()},
+            readings_path=readings_path,
         )
     services.scoring_pass_heartbeat(pass_id=pass_id)
     return {

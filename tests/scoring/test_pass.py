@@ -29,6 +29,7 @@ from expansion.models import (
     UsageSnapshot,
     User,
 )
+from expansion.services import usage_changed
 from routing.services import eql_transition
 from scoring.models import EqlPolicy, PassStatus, SignalDefinition
 from scoring.services import pass_summary, scoring_pass_run
@@ -124,6 +125,8 @@ def write_usage(account: Account, metrics: Mapping[str, Value] | None = None, *,
 def set_latest(account: Account, metric: str, value: float, *, day: dt.date = AS_OF) -> None:
     updated = UsageSnapshot.objects.filter(account=account, metric__name=metric, date=day).update(value=value)
     assert updated == 1
+    # a writer of snapshots records the days it changed, as the import does
+    usage_changed(first_date=day, last_date=day, rows=updated)
 
 
 def open_eqls(account: Account | None = None) -> list[EQL]:
