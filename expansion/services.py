@@ -433,6 +433,24 @@ class UsageImporter(_FileImporter):
             usage_changed(first_date=first, last_date=last, rows=int(created or 0) + int(updated or 0))
 
 
+class UsageChecker(UsageImporter):
+    """Usage of a source scored in place: every row validated like ``usage.csv``, nothing written.
+
+    The scoring pass reads those rows where they are (``scoring.readings``); a rejected batch makes
+    the pass refuse to score from the source until a sync validates it again."""
+
+    def __init__(self, progress, by=None, **kw):
+        _FileImporter.__init__(self, progress, by, **kw)
+        pk_by_id = pd.Series(dict(Account.objects.values_list("account_id", "pk")), dtype="float64")
+        self.account_pk = lambda s: s.map(pk_by_id)
+
+    def write(self, rows):
+        pass
+
+    def finish(self):
+        pass
+
+
 class ActivitiesImporter(_FileImporter):
     name = "activities.csv"
 

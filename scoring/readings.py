@@ -29,6 +29,7 @@ from django.conf import settings
 
 from expansion.models import SourceKind, WarehouseSource
 from expansion.sources import readers
+from expansion.sources.services import in_place_usage_problem, source_location
 from scoring import config as cfg
 from scoring import engine, pushdown, selectors, usage_store
 
@@ -76,8 +77,9 @@ def in_place_source() -> WarehouseSource | None:
 
 
 def _source_place(source: WarehouseSource) -> UsagePlace:
-    from expansion.sources.services import source_location
-
+    problem = in_place_usage_problem(source)
+    if problem:
+        raise SourceUnavailable(problem)
     location = source_location(source)
     spec = next((i for i in source.inputs.all() if i.input == "usage"), None)
     configured = spec.query.strip() if spec else ""

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from expansion.models import SourceInput, SourceKind, SourceRun, WarehouseSource
-from expansion.services import IMPORTERS, FileResult, ImportRejected, Progress
+from expansion.services import IMPORTERS, FileResult, ImportRejected, Progress, UsageChecker
 
 from . import readers
 from .readers import SourceError
@@ -125,6 +125,29 @@ class SyncResult:
         return not self.rejected and not self.failed
 
 
+def scores_in_place(source: WarehouseSource) -> bool:
+    """Whether the scoring pass reads this source's usage where it is (validated here, not copied)."""
+    return source.score_in_place and source.kind in (SourceKind.PARQUET, SourceKind.DUCKDB)
+
+
+def in_place_usage_problem(source: WarehouseSource) -> str | None:
+    """Why the pass may not score from this source now: its usage has never been validated, or the
+    last sync that read it rejected it. None when the last sync validated it."""
+    for run in SourceRun.objects.filter(source=source).order_by("-pk").only("pk", "inputs")[:50]:
+        entry = (run.inputs or {}).get("usage")
+        if not entry:
+            continue
+        if entry.get("state") == "done":
+            return None
+        return (
+            f"source {source.name}: sync run {run.pk} {entry.get('state', 'did not finish')} its usage; "
+            "fix the rows it lists (admin, Source runs) and sync again — the pass keeps the EQLs as they are"
+        )
+    return (
+        f"source {source.name}: its usage has not been validated yet; run manage.py sync_source {source.name}"
+    )
+
+
 def _scan(source: WarehouseSource, location: str, name: str, spec: SourceInput | None, engine):
     query = spec.query if spec else ""
     column = spec.watermark_column if spec else ""
@@ -149,7 +172,8 @@ def _import_input(source, location, name, spec, engine, progress) -> FileResult 
         scan = _scan(source, location, name, spec, engine)
         if scan is None:
             return None
-        result = IMPORTERS[file_name](progress, label=scan.label).run_batches(scan)
+        importer = UsageChecker if name == "usage" and scores_in_place(source) else IMPORTERS[file_name]
+        result = importer(progress, label=scan.label).run_batches(scan)
         if scan.high_water is not None:
             previous = readers.watermark_value(spec.watermark) if spec else None
             if previous is None or scan.high_water > previous:
@@ -258,7 +282,9 @@ def source_sync_all(*, name: str | None = None, progress_callback=None) -> list[
 __all__ = [
     "SourceError",
     "SyncResult",
+    "in_place_usage_problem",
     "location_problem",
+    "scores_in_place",
     "source_from_environment",
     "source_sync",
     "source_sync_all",
