@@ -205,6 +205,7 @@ def load(base: Base, block: int = 5_000, log=print) -> dict[str, int]:
     from django.db import connection, transaction
 
     from expansion.models import Account, Metric
+    from expansion.services import usage_changed
 
     people_and_accounts_write(base)
     acc = base.accounts
@@ -235,6 +236,9 @@ def load(base: Base, block: int = 5_000, log=print) -> dict[str, int]:
                 log(f"  snapshots: {rows:,} rows")
         for statement in restore:
             cur.execute(statement)
+        usage_changed(
+            first_date=base.as_of - dt.timedelta(days=base.days - 1), last_date=base.as_of, rows=rows
+        )
     # A steady-state table: on PostgreSQL autovacuum would have set the visibility map by the next
     # hourly pass (index-only scans need it); run it now instead of waiting for it.
     if connection.vendor == "postgresql":

@@ -172,6 +172,7 @@ def change_latest(base, share: float, as_of: dt.date) -> int:
     from django.db import connection, transaction
 
     from expansion.models import Account, Metric
+    from expansion.services import usage_changed
 
     rows = _synthetic.changed_accounts(base, share)
     ids = base.accounts["account_id"].iloc[rows].tolist()
@@ -192,6 +193,8 @@ def change_latest(base, share: float, as_of: dt.date) -> int:
                 f"AND account_id IN ({marks})",
                 [metric["api_calls_30d"], as_of, *chunk],
             )
+        # a writer of snapshots records the days it changed (the pass's usage store re-reads them)
+        usage_changed(first_date=as_of, last_date=as_of, rows=2 * len(pks))
     return len(pks)
 
 

@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import admin, messages
 from simple_history.admin import SimpleHistoryAdmin
 
-from expansion.models import SourceInput, SourceRun, WarehouseSource
+from expansion.models import SourceInput, SourceKind, SourceRun, WarehouseSource
 
 from .services import location_problem
 
@@ -14,13 +14,19 @@ from .services import location_problem
 class WarehouseSourceForm(forms.ModelForm):
     class Meta:
         model = WarehouseSource
-        fields = ("name", "kind", "location", "enabled", "lag_days")
+        fields = ("name", "kind", "location", "enabled", "lag_days", "score_in_place")
 
     def clean(self):
         data = super().clean()
         problem = location_problem(kind=data.get("kind", ""), location=(data.get("location") or "").strip())
         if problem:
             self.add_error("location", problem)
+        if data.get("score_in_place") and data.get("kind") not in (SourceKind.PARQUET, SourceKind.DUCKDB):
+            self.add_error(
+                "score_in_place",
+                "Only Parquet and DuckDB sources can be scored in place; a SQL or CSV source is synced "
+                "into this database (the pass then reads its local usage store).",
+            )
         return data
 
 
@@ -35,7 +41,7 @@ class SourceInputInline(admin.TabularInline):
 class WarehouseSourceAdmin(SimpleHistoryAdmin):
     form = WarehouseSourceForm
     inlines = [SourceInputInline]
-    list_display = ("name", "kind", "location", "enabled", "lag_days", "last_run")
+    list_display = ("name", "kind", "location", "enabled", "score_in_place", "lag_days", "last_run")
     list_filter = ("kind", "enabled")
     search_fields = ("name",)
     actions = ["sync_now"]

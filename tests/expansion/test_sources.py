@@ -266,6 +266,19 @@ def test_admin_refuses_a_url_with_a_password():
     ]
 
 
+@pytest.mark.parametrize(
+    ("kind", "location", "accepted"), [("sql", "env:WAREHOUSE_URL", False), ("parquet", "/lake", True)]
+)
+def test_admin_scores_in_place_only_parquet_and_duckdb_sources(kind, location, accepted):
+    from expansion.sources.admin import WarehouseSourceForm
+
+    data = {"name": "w", "kind": kind, "location": location, "enabled": "on", "lag_days": "0"}
+    form = WarehouseSourceForm(data={**data, "score_in_place": "on"})
+    assert form.is_valid() is accepted
+    if not accepted:
+        assert "Only Parquet and DuckDB sources can be scored in place" in form.errors["score_in_place"][0]
+
+
 def test_environment_source_is_synced_without_admin(tmp_path, monkeypatch):
     # Given only environment variables pointing at a Parquet folder
     pq.write_table(users_table(), tmp_path / "users.parquet")
