@@ -232,7 +232,8 @@ def query_comparison(repeat: int) -> tuple[float, float]:
 
     def run_hand():
         con = duckdb.connect()
-        con.execute(f"SET memory_limit = '{readings.DUCKDB_MEMORY}'")
+        con.execute(f"SET memory_limit = '{readings.query_memory()}'")
+        con.execute(f"SET temp_directory = '{Path(readings.settings.VAR_DIR) / 'duckdb-tmp'}'")
         keys = by_id[["pk", "account_id", "seats_licensed", "api_limit_30d", "contract_arr"]].copy()
         keys["contract_arr"] = keys["contract_arr"].astype(float)
         keys["owned"] = engine_accounts["owned_modules"].map(lambda m: list(m or [])).to_numpy()

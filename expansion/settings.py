@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import hmac
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -283,6 +284,12 @@ SCORING_CHUNK_SIZE = int(os.environ.get("SCORING_CHUNK_SIZE", "50000"))
 SCORING_PUSHDOWN = os.environ.get("SCORING_PUSHDOWN", "auto").strip().lower() or "auto"
 if SCORING_PUSHDOWN not in ("auto", "off"):
     raise ImproperlyConfigured(f"SCORING_PUSHDOWN={SCORING_PUSHDOWN!r}: use auto or off")
+#: Memory the pass's signal query may hold in DuckDB before it spills to disk (under var/duckdb-tmp).
+SCORING_QUERY_MEMORY = os.environ.get("SCORING_QUERY_MEMORY", "1500MB").strip() or "1500MB"
+if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)", SCORING_QUERY_MEMORY, re.IGNORECASE):
+    raise ImproperlyConfigured(
+        f"SCORING_QUERY_MEMORY={SCORING_QUERY_MEMORY!r}: use a size such as 1500MB or 2GB"
+    )
 # A running pass with no heartbeat for this long lost its worker or broker: the watchdog (every
 # minute) marks it failed and reruns it. A running chunk beats every sixth of this (20 s), however long
 # it takes; a chunk of 50,000 accounts takes about 15 s. A worker or broker lost mid-pass is back to a

@@ -40,8 +40,6 @@ PUSHDOWN_OFF = "off"
 PUSHDOWN_MODES = (PUSHDOWN_AUTO, PUSHDOWN_OFF)
 #: Readings files kept (the newest); older ones are deleted when a pass writes a new one.
 KEEP_READINGS = 4
-#: DuckDB memory ceiling for the pass query (it spills to disk beyond it).
-DUCKDB_MEMORY = "3GB"
 
 
 class SourceUnavailable(RuntimeError):
@@ -62,6 +60,11 @@ class UsagePlace:
 def pushdown_mode() -> str:
     mode = getattr(settings, "SCORING_PUSHDOWN", PUSHDOWN_AUTO)
     return mode if mode in PUSHDOWN_MODES else PUSHDOWN_AUTO
+
+
+def query_memory() -> str:
+    """DuckDB's memory ceiling for the pass query (``SCORING_QUERY_MEMORY``; it spills beyond it)."""
+    return getattr(settings, "SCORING_QUERY_MEMORY", "1500MB")
 
 
 def in_place_source() -> WarehouseSource | None:
@@ -157,7 +160,7 @@ def _accounts_version(accounts: pd.DataFrame) -> str:
 
 def _connect(place: UsagePlace) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
-    con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
+    con.execute(f"SET memory_limit = '{query_memory()}'")
     con.execute(f"SET temp_directory = '{Path(settings.VAR_DIR) / 'duckdb-tmp'}'")
     if place.attach:
         con.execute(f"ATTACH '{place.attach.replace(chr(39), chr(39) * 2)}' AS src (READ_ONLY)")
