@@ -6,7 +6,8 @@ Inputs (one row each, columns by name; extra columns are ignored):
   keys, or of ``{"signal": key, ...}`` dicts as the EQL record stores them), created_at, assigned_at,
   first_contact_at, sla_breached, status, closed_at, won_arr, segment.
 - ``events``: eql_id, event, occurred_at: the EQL lifecycle activities (contacted, call_booked,
-  proposal_sent, won, lost, declined; anything else is ignored).
+  proposal_sent, won, lost, declined, and ``self_serve_sent``: the self-serve motion's message went to
+  the account's admin contact; anything else is ignored).
 - ``accounts``: account_id, status, customer_since, segment, ae_id, csm_id.
 
 Time: an instant's *day* is its UTC calendar date (as in ``dashboards.metrics``). Everything is read as
@@ -33,6 +34,8 @@ Definitions (``spec/domain.md``, "Metrics"):
 - **EQL-to-opportunity**: share of EQLs that reached ``proposal_sent`` or ``won`` (by ``as_of``);
   **EQL-to-won**: share with a ``won`` event (or status won closed) by ``as_of``. Denominator: every
   EQL created in the group, so young cohorts read low until they play out.
+- **Self-serve sent**: EQLs whose self-serve message was sent by ``as_of`` (an outcome like the others;
+  the EQL still converts, is won or declined by its lifecycle events).
 - **SLA misses**: EQLs whose record says ``sla_breached`` (set when the deadline passed before the
   first contact).
 - **Trigger fire rate** per signal per quarter: fired / eligible, where eligible = accounts with status
@@ -73,6 +76,7 @@ CONTACT_EVENTS = ("contacted", "call_booked")
 CONVERSION_EVENTS = ("call_booked", "proposal_sent", "won")
 OPPORTUNITY_EVENTS = ("proposal_sent", "won")
 WON, LOST, DECLINED = "won", "lost", "declined"
+SELF_SERVE_SENT = "self_serve_sent"
 P90 = 0.9
 #: Fire-rate band (share of eligible accounts firing a signal in a quarter).
 FIRE_BAND = (0.05, 0.15)
@@ -115,6 +119,7 @@ OUTCOME_COLUMNS = [
     "won_day",
     "won_arr",
     "sla_missed",
+    "self_serve_sent",
 ]
 
 
@@ -280,6 +285,7 @@ def eql_outcomes(eqls: pd.DataFrame, events: pd.DataFrame, as_of: dt.date | str)
     won_arr = _float(src["won_arr"]) if "won_arr" in src else pd.Series(np.nan, index=src.index)
     out["won_arr"] = np.where(out["won"], won_arr.fillna(0.0).to_numpy(), 0.0)
     out["sla_missed"] = _bool(src["sla_breached"]).to_numpy() if "sla_breached" in src else False
+    out["self_serve_sent"] = out["eql_id"].isin(set(ev.loc[ev["event"] == SELF_SERVE_SENT, "eql_id"]))
     return out[OUTCOME_COLUMNS]
 
 
@@ -330,6 +336,7 @@ def metrics_of(rows: pd.DataFrame) -> dict[str, Any]:
         "ttfc_p90_hours": _quantile(ttfc, P90),
         "sla_misses": int(rows["sla_missed"].astype(bool).sum()),
         "declined": int(rows["declined"].astype(bool).sum()),
+        "self_serve_sent": int(rows["self_serve_sent"].astype(bool).sum()),
     }
 
 

@@ -15,7 +15,7 @@ from expansion.models import EQL, Account, Activity, Role, User
 from scoring.models import SignalDefinition
 
 #: Lifecycle events the conversion metrics read.
-STATUS_EVENTS = ("contacted", "call_booked", "proposal_sent", "won", "lost", "declined")
+STATUS_EVENTS = ("contacted", "call_booked", "proposal_sent", "won", "lost", "declined", "self_serve_sent")
 #: Roles whose members have a weekly KPI row (they own EQLs and books).
 MEMBER_ROLES = (Role.AE, Role.CSM)
 

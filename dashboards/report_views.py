@@ -36,7 +36,8 @@ from dashboards.metrics import DEFAULT_DIMENSIONS, DEFAULT_MIN_TOP, Dimension, p
 from dashboards.models import CoverageSnapshot
 from dashboards.selectors import coverage_at_days, coverage_for, coverage_snapshot_for
 from dashboards.services import coverage_snapshot_request
-from expansion.models import Role, Segment
+from expansion.models import EQLStatus, Role, Segment
+from routing import selectors as routing_selectors
 
 #: Roles that may read the reports (superusers too).
 REPORT_READERS = (Role.REVOPS, Role.MANAGER, Role.FINANCE)
@@ -369,6 +370,7 @@ def _metric_cells(m: dict[str, Any]) -> dict[str, str]:
         "contacted": m["contacted"],
         "sla_misses": m["sla_misses"],
         "declined": m["declined"],
+        "self_serve_sent": m.get("self_serve_sent", 0),
         "review_items": m.get("review_items", 0),
     }
 
@@ -653,11 +655,31 @@ def kpis(request: HttpRequest) -> HttpResponse:
         prev_week,
         prev_as_of,
     )
+    stage_specs = routing_selectors.stage_sla_specs()
+    breaches = routing_selectors.stage_breach_counts(owner_ids=member_ids, now=now, specs=stage_specs)
+    stage_columns = [
+        {
+            "status": status,
+            "label": EQLStatus(status).label,
+            "limit": f"{spec.hours} h" if spec.hours is not None else f"{spec.business_days} business days",
+        }
+        for status, spec in sorted(stage_specs.items(), key=lambda kv: list(EQLStatus.values).index(kv[0]))
+    ]
+
+    def stage_cells(counts: dict[str, int]) -> list[int]:
+        return [counts.get(c["status"], 0) for c in stage_columns]
+
+    team_breaches: dict[str, int] = {}
+    for per_stage in breaches.values():
+        for status, n in per_stage.items():
+            team_breaches[status] = team_breaches.get(status, 0) + n
     rows = [
         {
             "name": m.display_name,
             "email": m.email,
             "role": m.role,
+            "stage_breaches": stage_cells(breaches.get(m.pk, {})),
+            "stage_breaches_total": sum(breaches.get(m.pk, {}).values()),
             "cells": _kpi_cells(current[m.pk], previous[m.pk]),
             "open_now": current[m.pk]["open_now"],
             "overdue_now": current[m.pk]["overdue_now"],
@@ -685,6 +707,9 @@ def kpis(request: HttpRequest) -> HttpResponse:
         "team_row": _kpi_cells(current[None], previous[None]),
         "team_open_now": current[None]["open_now"],
         "team_overdue_now": current[None]["overdue_now"],
+        "stage_columns": stage_columns,
+        "team_stage_breaches": stage_cells(team_breaches),
+        "team_stage_breaches_total": sum(team_breaches.values()),
         "now": now,
         "can_pick_team": can_pick_team,
         "teams": rs.managers(everyone) if can_pick_team else [],

@@ -30,6 +30,7 @@ from dashboards.forms import EventForm, NotificationPreferenceForm, QueueFilterF
 from dashboards.templatetags.inbox import EVENT_LABELS
 from expansion.models import EQL
 from routing import lifecycle
+from routing import selectors as routing_selectors
 from routing.attribution.services import credit_proposal
 from routing.crm import selectors as crm_selectors
 from routing.crm import services as crm_services
@@ -43,6 +44,7 @@ from routing.services import (
     notification_preference_set,
     notifications_mark_read,
 )
+from routing.stage_sla import overdue_label
 from scoring.config import MODULE_WILDCARD
 
 #: Status codes the inbox answers an action with when nothing changed (htmx swaps them too).
@@ -81,8 +83,24 @@ def _page_context(request: HttpRequest) -> dict:
 
 
 def _row_context(request: HttpRequest, eqls) -> list[dict]:
+    """Each queue row: the EQL, its one-click actions, and its stage SLA breach (1 query, the stage SLAs)."""
     owner = selectors.sees_owners(request.user)
-    return [{"eql": e, "quick": selectors.quick_actions(request.user, e), "show_owner": owner} for e in eqls]
+    eqls = list(eqls)
+    specs = routing_selectors.stage_sla_specs() if eqls else {}
+    now = timezone.now()
+    rows = []
+    for e in eqls:
+        clock = routing_selectors.eql_stage_clock(e, specs=specs, now=now)
+        rows.append(
+            {
+                "eql": e,
+                "quick": selectors.quick_actions(request.user, e),
+                "show_owner": owner,
+                "stage": clock if clock and clock.breached else None,
+                "stage_overdue": overdue_label(clock.overdue) if clock and clock.breached else "",
+            }
+        )
+    return rows
 
 
 @login_required

@@ -264,6 +264,7 @@ class Route(models.TextChoices):
     CSM = "csm", "CSM-led"
     SELF_SERVE = "self_serve", "Self-serve"
     CSM_REVIEW = "csm_review", "CSM review"
+    JOINT = "joint", "Joint AE + CSM"
 
 
 class ReviewState(models.TextChoices):
@@ -314,6 +315,12 @@ class EQL(models.Model):
     hold_note = models.TextField(blank=True)
     held_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    stage_entered_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the EQL entered its current status (set by each status change; empty while new: "
+        "its assignment, else creation, starts the stage).",
+    )
     close_reason = models.CharField(max_length=64, blank=True)
     won_arr = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     config_version = models.PositiveIntegerField(default=0)

@@ -16,10 +16,13 @@ from routing.models import (
     NotificationPreference,
     ReasonCode,
     RoutingRule,
+    SelfServeMessage,
+    SelfServeTemplate,
     SlackInteraction,
     SlackMessage,
     SlackUser,
     SlaPolicy,
+    StageSla,
     WebhookDelivery,
     WebhookEndpoint,
 )
@@ -66,6 +69,47 @@ class SlaPolicyAdmin(SimpleHistoryAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(StageSla)
+class StageSlaAdmin(SimpleHistoryAdmin):
+    """How long an EQL may stay in each lifecycle status (seed 002's CSQL pipeline stages)."""
+
+    list_display = ("status", "stage_name", "business_days", "hours", "active")
+    list_editable = ("business_days", "hours", "active")
+    list_display_links = ("status",)
+    fields = ("status", "stage_name", "business_days", "hours", "active")
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # switch a stage SLA off instead: its history stays with the row
+
+
+@admin.register(SelfServeTemplate)
+class SelfServeTemplateAdmin(SimpleHistoryAdmin):
+    """The self-serve message text (Django template syntax; empty fields use the built-in text)."""
+
+    list_display = ("name", "active", "subject")
+    list_filter = ("active",)
+
+
+@admin.register(SelfServeMessage)
+class SelfServeMessageAdmin(admin.ModelAdmin):
+    """The self-serve motion's log: what was sent to whom for which EQL, or why nothing was."""
+
+    list_display = ("eql", "to", "subject", "status", "attempts", "sent_at", "created_at")
+    list_filter = ("status",)
+    search_fields = ("to", "subject", "eql__account__name", "eql__account__account_id")
+    list_select_related = ("eql",)
+    readonly_fields = ("eql", "to", "subject", "body", "status", "error", "attempts", "created_at", "sent_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the log is the record of what customers were sent
 
 
 @admin.register(ReasonCode)

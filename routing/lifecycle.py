@@ -16,7 +16,7 @@ from expansion.statuses import (
     PROPOSAL_SENT,
     WON,
 )
-from routing.rules import OWNER_ROLE, ROUTE_CSM_REVIEW
+from routing.rules import OWNER_ROLE, ROUTE_CSM_REVIEW, ROUTE_JOINT
 
 # The statuses are defined once, in expansion.statuses; the lifecycle speaks of them (and of the events
 # named after them) as lifecycle.WON etc., so they are part of this module's interface.
@@ -147,10 +147,13 @@ def may_log_sales(actor: Actor, eql: EqlView) -> bool:
 
     RevOps and the owner's manager (any Manager while nobody owns it) may stand in; on a CSM-owned route
     nobody has been assigned to, the account's CSM is the owner to be. The account's CSM on an AE-owned
-    EQL adds notes and holds or releases the review window, and leaves the outreach to the AE."""
+    EQL adds notes and holds or releases the review window, and leaves the outreach to the AE. On a
+    ``joint`` route the CSM co-owns the EQL and logs sales steps like the AE."""
     if actor.role == "Finance":
         return False
     if actor.is_superuser or actor.role == "RevOps" or actor.id == eql.owner_id:
+        return True
+    if eql.route == ROUTE_JOINT and eql.csm_id is not None and actor.id == eql.csm_id:
         return True
     if actor.role == "Manager" and (eql.owner_manager_id == actor.id or eql.owner_id is None):
         return True

@@ -10,7 +10,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from expansion.models import EQL, Route
+from expansion.models import EQL, EQLStatus, Route
 from routing.rules import SlaSpec
 from routing.webhook_signing import InvalidSecret, secret_key
 
@@ -243,6 +243,49 @@ class SlaPolicy(models.Model):
         return "SLA policy"
 
 
+class StageSla(models.Model):
+    """How long an open EQL may stay in one lifecycle status (seed 002's CSQL pipeline stages; the
+    mapping is in ``routing.stage_sla``). Breaches show in the inbox and on the team KPI page."""
+
+    status = models.CharField(
+        max_length=16,
+        choices=[
+            (s, label)
+            for s, label in EQLStatus.choices
+            if s in ("new", "contacted", "call_booked", "proposal_sent")
+        ],
+        unique=True,
+        help_text="The EQL status (stage) this SLA applies to.",
+    )
+    stage_name = models.CharField(
+        max_length=60, blank=True, help_text="The playbook's name for the stage (e.g. Qualified)."
+    )
+    business_days = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Weekdays (Mon-Fri, in the account's time zone) the EQL may stay in this status.",
+    )
+    hours = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Clock hours instead of business days (e.g. 48 for the first touch). Empty: business days.",
+    )
+    active = models.BooleanField(default=True, help_text="Off: no breach is flagged for this stage.")
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "stage SLA"
+        verbose_name_plural = "stage SLAs"
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        limit = f"{self.hours} h" if self.hours is not None else f"{self.business_days} business days"
+        return f"{self.get_status_display()}: {limit}"
+
+    def clean(self) -> None:
+        if self.hours is None and not self.business_days:
+            raise ValidationError("Give business days or hours (or switch the stage SLA off).")
+
+
 class RoundRobinCursor(models.Model):
     """The last person assigned per role; locked while a pass assigns owners (ties go round robin)."""
 
@@ -350,3 +393,67 @@ class EqlSnooze(models.Model):
 
     def __str__(self) -> str:
         return f"EQL {self.eql_id} snoozed until {self.until:%Y-%m-%d %H:%M}"
+
+
+class SelfServeTemplate(models.Model):
+    """The self-serve expansion message RevOps edits (one active row; Django template syntax).
+
+    Context: ``account`` (name, account_id, plan_tier...), ``eql`` (primary_signal, opening_angle...),
+    ``signal_name``, ``opening_angle``. Empty fields fall back to templates/routing/self_serve_*.txt."""
+
+    name = models.CharField(max_length=80, default="Self-serve expansion")
+    active = models.BooleanField(default=True, help_text="The newest active template is used.")
+    subject = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Django template, e.g. 'More room for {{ account.name }}'. Empty: the built-in subject.",
+    )
+    body = models.TextField(
+        blank=True, help_text="Django template of the plain-text body. Empty: the built-in message."
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "self-serve message template"
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from django.template import Template, TemplateSyntaxError
+
+        for field in ("subject", "body"):
+            try:
+                Template(getattr(self, field) or "")
+            except TemplateSyntaxError as exc:
+                raise ValidationError({field: f"Template error: {exc}"}) from exc
+
+
+class SelfServeMessage(models.Model):
+    """One self-serve motion of one EQL: the message sent to the account's admin contact, or why not.
+
+    At most one per EQL (the task is idempotent); the CSM owns the EQL whatever happened here."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed (the CSM follows up)"
+        NO_ADDRESS = "no_address", "Not sent: no admin email (the CSM follows up)"
+
+    eql = models.OneToOneField(EQL, on_delete=models.CASCADE, related_name="self_serve_message")
+    to = models.EmailField(blank=True)
+    subject = models.CharField(max_length=255, blank=True)
+    body = models.TextField(blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "self-serve message"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"EQL {self.eql_id} to {self.to or '-'}: {self.status}"

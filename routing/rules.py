@@ -15,9 +15,31 @@ ROUTE_AE = "ae"
 ROUTE_CSM = "csm"
 ROUTE_SELF_SERVE = "self_serve"
 ROUTE_CSM_REVIEW = "csm_review"
+#: AE and CSM both own it: the AE is the owner, the account's CSM co-owns it (both see it in their inbox),
+#: CSM involvement is always required and a win needs the contribution split (co-owned).
+ROUTE_JOINT = "joint"
 
-#: Which role owns an EQL on each route.
-OWNER_ROLE = {ROUTE_AE: "AE", ROUTE_CSM: "CSM", ROUTE_SELF_SERVE: "CSM", ROUTE_CSM_REVIEW: "CSM"}
+#: Which role owns an EQL on each route (on ``joint`` the CSM is the co-owner).
+OWNER_ROLE = {
+    ROUTE_AE: "AE",
+    ROUTE_CSM: "CSM",
+    ROUTE_SELF_SERVE: "CSM",
+    ROUTE_CSM_REVIEW: "CSM",
+    ROUTE_JOINT: "AE",
+}
+
+#: The ownership motion of each route (seed 002/003 playbooks): who acts, and how.
+MOTION_AE, MOTION_CSM, MOTION_JOINT, MOTION_SELF_SERVE = "ae", "csm", "joint", "self_serve"
+MOTIONS = {
+    ROUTE_AE: MOTION_AE,
+    ROUTE_CSM: MOTION_CSM,
+    ROUTE_CSM_REVIEW: MOTION_CSM,
+    ROUTE_JOINT: MOTION_JOINT,
+    # The templated message to the account's admin contact, the CSM owning the follow-up.
+    ROUTE_SELF_SERVE: MOTION_SELF_SERVE,
+}
+#: Routes an AE works (a self-serve gate moves them to self-serve).
+AE_LED_ROUTES = (ROUTE_AE, ROUTE_JOINT)
 
 
 @dataclass(frozen=True)
@@ -54,6 +76,11 @@ class RouteDecision:
     csm_involvement_required: bool
     rule: str
 
+    @property
+    def motion(self) -> str:
+        """``ae``, ``csm``, ``joint`` or ``self_serve`` (``MOTIONS``)."""
+        return MOTIONS.get(self.route, MOTION_CSM)
+
 
 #: Used when no admin rule matches (rule 5 of the defaults is a catch-all, so only on a broken config).
 FALLBACK = RouteDecision(ROUTE_CSM, False, "fallback: no rule matched")
@@ -82,16 +109,18 @@ def rule_matches(rule: RuleSpec, facts: RouteFacts) -> bool:
 
 
 def decide_route(facts: RouteFacts, rules: Sequence[RuleSpec]) -> RouteDecision:
-    """First matching rule wins. Watch-only EQLs never reach an AE, whatever a rule says."""
+    """First matching rule wins. Watch-only EQLs never reach an AE, whatever a rule says; a self-serve
+    gate never lets an EQL be AE-led (``ae`` or ``joint``); ``joint`` always requires the CSM."""
     for rule in rules:
         if rule_matches(rule, facts):
-            decision = RouteDecision(rule.route, rule.csm_involvement_required, rule.name)
+            involvement = rule.csm_involvement_required or rule.route == ROUTE_JOINT
+            decision = RouteDecision(rule.route, involvement, rule.name)
             break
     else:
         decision = FALLBACK
     if facts.watch_only and decision.route != ROUTE_CSM_REVIEW:
         return RouteDecision(ROUTE_CSM_REVIEW, False, f"{decision.rule} (watch-only: CSM review)")
-    if facts.self_serve_gate and decision.route == ROUTE_AE:
+    if facts.self_serve_gate and decision.route in AE_LED_ROUTES:
         return RouteDecision(ROUTE_SELF_SERVE, False, f"{decision.rule} (self-serve gate: never AE-led)")
     return decision
 
@@ -164,9 +193,9 @@ class Clock:
 
 
 def sla_clock(*, route: str, priority: str, start: datetime, policy: SlaSpec) -> Clock:
-    """SLA deadline from creation: AE high 24h; AE medium 48h after a 24h CSM review window;
+    """SLA deadline from creation: AE (and joint) high 24h; AE medium 48h after a 24h CSM review window;
     csm, self-serve and CSM review items 72h (hours admin-editable)."""
-    if route == ROUTE_AE:
+    if route in AE_LED_ROUTES:
         if priority == "medium":
             window_end = start + timedelta(hours=policy.review_window_hours)
             return Clock(window_end + timedelta(hours=policy.medium_hours), window_end)

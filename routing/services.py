@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from expansion.formatting import moment, money
 from expansion.models import EQL, OPEN_STATUSES, Activity, ReviewState, User
-from routing import lifecycle, preferences, rules, selectors, tasks, webhooks
+from routing import lifecycle, preferences, rules, selectors, self_serve, tasks, webhooks
 from routing.attribution import services as attribution_services
 from routing.digest import DigestRow, compose_digest, summarise
 from routing.lifecycle import Actor, EqlView, TransitionError
@@ -269,6 +269,8 @@ def eqls_announce(
         webhooks.webhooks_queue(
             eql_ids=[*created_ids, *changed_ids], event_for=dict.fromkeys(created_ids, "eql.created")
         )
+        # The self-serve motion: the templated message to the account's admin contact.
+        self_serve.self_serve_queue(eql_ids=[e.pk for e in fresh if e.route == rules.ROUTE_SELF_SERVE])
     except Exception:  # a notification failure must never undo or block EQL creation
         logger.exception("announcing EQLs failed; the EQLs are saved and will show in the inbox")
 
@@ -339,6 +341,8 @@ def eql_transition(
         except attribution_services.SplitRefused as exc:
             raise TransitionError(str(exc)) from exc
     if event in lifecycle.STATUS_EVENTS:
+        if eql.status != event:
+            eql.stage_entered_at = when  # the stage SLA clock (routing.stage_sla) restarts
         eql.status = event
         if event in lifecycle.OUTREACH and eql.first_contact_at is None:
             # The first outreach (contact, call or proposal) meets the SLA, or misses it when late.
@@ -356,6 +360,7 @@ def eql_transition(
         # Closed as declined, so the suppression window starts as after any close.
         reason = lifecycle.CHURN_RISK if event == lifecycle.REVIEW_RISK else reason
         eql.status = lifecycle.DECLINED
+        eql.stage_entered_at = when
         eql.closed_at = when
         eql.close_reason = reason
     elif event == "csm_hold":

@@ -172,6 +172,8 @@ def build_world() -> dict:
         Notification,
         NotificationPreference,
         RoutingRule,
+        SelfServeMessage,
+        SelfServeTemplate,
         SlackInteraction,
         SlackMessage,
         SlackUser,
@@ -205,6 +207,9 @@ def build_world() -> dict:
     SlackInteraction.objects.create(
         key="matrix", eql=eql, slack_user_id="U0MATRIX", user=ae, action="accept", status="applied"
     )
+    # Self-serve motion: the message template RevOps edits and the log (stage SLAs are seeded rows).
+    SelfServeTemplate.objects.create(name="Matrix template", subject="Hi {{ account.name }}")
+    SelfServeMessage.objects.create(eql=eql, to="admin@example.com", subject="s", status="sent")
     endpoint = WebhookEndpoint.objects.create(name="CRM", url="http://127.0.0.1:9/hook", secret="s" * 32)
     WebhookDelivery.objects.create(endpoint=endpoint, eql=eql, event="eql.updated", payload={})
     Token.objects.create(user=ae)

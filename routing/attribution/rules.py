@@ -8,6 +8,8 @@ Who gets what when an EQL is won (``credits_for_win``):
   sum to exactly 100, at most one line per person, only people involved on the EQL or its account
   (owner, the EQL's CSM, the account's AE and CSM, anyone who logged an activity on the EQL), each
   active. Each line is a **quota** credit of that share of the amount.
+- **Joint** (route ``joint``: AE and CSM both own it, seed 003's "AE + CSM joint outreach"): always
+  co-owned, whatever the estimate; the closer enters the contribution split as above.
 - **CSM-led** (routes ``csm``, ``self_serve`` and ``csm_review``): no quota credit. The CSM owner gets
   its "quota-style" credit as **attainment** only (100% of the amount).
 - **Book attainment**: the CSM of the account's book (the account's CSM, else the EQL's CSM) gets an
@@ -32,6 +34,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 
 ROUTE_AE = "ae"
+ROUTE_JOINT = "joint"
 CSM_ROUTES = ("csm", "self_serve", "csm_review")
 
 QUOTA = "quota"
@@ -94,7 +97,7 @@ class Deal:
 
     @property
     def co_owned(self) -> bool:
-        return self.route == ROUTE_AE and self.csm_involvement_required
+        return (self.route == ROUTE_AE and self.csm_involvement_required) or self.route == ROUTE_JOINT
 
     @property
     def book_csm(self) -> Person | None:

@@ -125,6 +125,13 @@ def decision_steps(
             basis.get("route_rule_conditions", ""),
         ),
     ]
+    if route == rules.ROUTE_JOINT:
+        steps.append(
+            Step(
+                "Is CSM involvement required (co-owned)?",
+                "Yes: a joint AE + CSM route is always co-owned; the closer enters the contribution split",
+            )
+        )
     if route == rules.ROUTE_AE:
         above = (
             f"threshold: estimate ≥ {money(threshold)}" if threshold else "no estimate threshold configured"

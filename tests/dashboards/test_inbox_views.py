@@ -730,10 +730,11 @@ def test_notifications_fragment_and_mark_read(client, people):
 # Query counts: constant whatever the data size
 # --------------------------------------------------------------------------------------------------
 
-#: session, user, signal definitions, count, page ids, page rows (+account, owner, CSM), unread count,
-#: latest notifications. A search counts and pages in one query (COUNT(*) OVER ()): one fewer.
-QUEUE_QUERIES = 8
-QUEUE_SEARCH_QUERIES = 7
+#: session, user, signal definitions, count, page ids, page rows (+account, owner, CSM), the stage SLAs
+#: (each row's breach badge), unread count, latest notifications. A search counts and pages in one query
+#: (COUNT(*) OVER ()): one fewer.
+QUEUE_QUERIES = 9
+QUEUE_SEARCH_QUERIES = 8
 #: session, user, EQL (+account, owner, CSM, last CSM activity), signal definitions, reason codes,
 #: activities (+actor), snapshots, past EQLs, CRM connections, unread count, latest notifications.
 EQL_PAGE_QUERIES = 11
