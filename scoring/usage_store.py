@@ -62,8 +62,9 @@ def _locked(path: Path) -> Iterator[None]:
 def _connect(path: Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(path))
     con.execute(
-        "CREATE TABLE IF NOT EXISTS usage (account BIGINT, metric VARCHAR, date DATE, value DOUBLE, "
-        "PRIMARY KEY (account, metric, date))"
+        # no key index: a rebuild appends tens of millions of rows, and a key index would cost more
+        # than the query saves; rows are unique by (account, metric, date) by construction (_load)
+        "CREATE TABLE IF NOT EXISTS usage (account BIGINT, metric VARCHAR, date DATE, value DOUBLE)"
     )
     con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
     return con
@@ -88,13 +89,17 @@ def _rows(where: str, params: list) -> Iterator[pd.DataFrame]:
             yield frame
 
 
-def _load(con, frames: Iterator[pd.DataFrame]) -> int:
+def _load(con, frames: Iterator[pd.DataFrame], *, replace: bool = True) -> int:
+    """Append snapshot rows; ``replace`` first removes stored rows with the same keys."""
     rows = 0
     for frame in frames:
         con.register("store_batch", frame)
-        con.execute(
-            "INSERT OR REPLACE INTO usage SELECT account, metric, CAST(date AS DATE), value FROM store_batch"
-        )
+        if replace:
+            con.execute(
+                "DELETE FROM usage AS u USING store_batch AS b WHERE u.account = b.account "
+                "AND u.metric = b.metric AND u.date = CAST(b.date AS DATE)"
+            )
+        con.execute("INSERT INTO usage SELECT account, metric, CAST(date AS DATE), value FROM store_batch")
         con.unregister("store_batch")
         rows += len(frame)
     return rows
@@ -115,6 +120,18 @@ def usage_store_refresh(*, first_date: dt.date) -> tuple[Path, str]:
             con.close()
 
 
+def _merged_ranges(ranges, *, floor: dt.date) -> list[tuple[dt.date, dt.date]]:
+    """Date ranges (first, last) clipped at ``floor`` and merged where they overlap or touch, so a day
+    written by many batches is read once."""
+    merged: list[list[dt.date]] = []
+    for first, last in sorted((max(start, floor), end) for start, end in ranges if end >= floor):
+        if merged and first <= merged[-1][1] + dt.timedelta(days=1):
+            merged[-1][1] = max(merged[-1][1], last)
+        else:
+            merged.append([first, last])
+    return [(start, end) for start, end in merged]
+
+
 def _refresh(con, first_date: dt.date) -> str:
     token = _meta(con, "token")
     state = UsageStoreState.objects.filter(token=token).first() if token else None
@@ -126,7 +143,7 @@ def _refresh(con, first_date: dt.date) -> str:
         con.execute("DELETE FROM meta")
         token = str(uuid.uuid4())
         con.execute("INSERT INTO meta VALUES ('token', ?)", [token])
-        rows = _load(con, _rows("date >= %s", [start]))
+        rows = _load(con, _rows("date >= %s", [start]), replace=False)
         state = UsageStoreState.objects.create(
             token=token, change_id=last_change, snapshot_max_id=max_id, first_date=start
         )
@@ -135,12 +152,12 @@ def _refresh(con, first_date: dt.date) -> str:
     if state.change_id == last_change and state.snapshot_max_id == max_id:
         return f"{token}:{last_change}:{max_id}"
     rows = 0
-    for change in UsageChange.objects.filter(pk__gt=state.change_id).order_by("pk"):
-        first = max(change.first_date, state.first_date)
-        if first > change.last_date:
-            continue
-        con.execute("DELETE FROM usage WHERE date BETWEEN ? AND ?", [first, change.last_date])
-        rows += _load(con, _rows("date >= %s AND date <= %s", [first, change.last_date]))
+    for first, last in _merged_ranges(
+        UsageChange.objects.filter(pk__gt=state.change_id).values_list("first_date", "last_date"),
+        floor=state.first_date,
+    ):
+        con.execute("DELETE FROM usage WHERE date BETWEEN ? AND ?", [first, last])
+        rows += _load(con, _rows("date >= %s AND date <= %s", [first, last]), replace=False)
     if max_id > state.snapshot_max_id:
         rows += _load(con, _rows("id > %s AND date >= %s", [state.snapshot_max_id, state.first_date]))
     # days that fell out of every pass's window

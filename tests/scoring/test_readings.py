@@ -211,3 +211,15 @@ def test_a_rejected_in_place_batch_stops_the_pass_and_keeps_the_eqls(in_place):
 def test_a_source_scored_in_place_before_any_sync_is_a_clear_error(in_place):
     with pytest.raises(readings.SourceUnavailable, match=r"run manage\.py sync_source lake"):
         scoring_pass_run(as_of=when(0, hour=1))
+
+
+def test_changed_day_ranges_are_read_once_each():
+    d = dt.date
+    ranges = [(d(2026, 3, 5), d(2026, 3, 5)), (d(2026, 3, 1), d(2026, 3, 4)), (d(2026, 3, 5), d(2026, 3, 5))]
+    ranges += [(d(2026, 2, 1), d(2026, 2, 3)), (d(2026, 3, 9), d(2026, 3, 10))]
+    # overlapping and touching ranges merge; days before the store's first day are dropped
+    assert usage_store._merged_ranges(ranges, floor=d(2026, 2, 2)) == [
+        (d(2026, 2, 2), d(2026, 2, 3)),
+        (d(2026, 3, 1), d(2026, 3, 5)),
+        (d(2026, 3, 9), d(2026, 3, 10)),
+    ]
