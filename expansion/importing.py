@@ -403,6 +403,49 @@ def validate_usage(
     return c.result(rows)
 
 
+def usage_batch_certainly_valid(batch, known_account_ids) -> bool:
+    """Whether every row of a typed (Arrow) long usage batch passes ``validate_usage``, decided on
+    the typed columns without turning them into text: ids among ``known_account_ids`` (an Arrow
+    string array), a date column of dates, metric names present, trimmed and short enough, numeric
+    values finite, non-negative and at most MAX_USAGE_VALUE. False means "not sure": the batch then
+    goes through ``validate_usage`` as text, which names each bad row."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    names = set(batch.schema.names)
+    if names != {"account_id", "date", "metric", "value"} or batch.num_rows == 0:
+        return False
+
+    def column(name):
+        values = batch.column(name)
+        return values.dictionary_decode() if pa.types.is_dictionary(values.type) else values
+
+    account, date, metric, value = (column(n) for n in ("account_id", "date", "metric", "value"))
+    if not (pa.types.is_string(account.type) and pa.types.is_string(metric.type)):
+        return False
+    if not pa.types.is_date32(date.type) or date.null_count:
+        return False
+    if not (pa.types.is_integer(value.type) or pa.types.is_floating(value.type)) or value.null_count:
+        return False
+    if (
+        account.null_count
+        or metric.null_count
+        or not pc.all(pc.is_in(account, value_set=known_account_ids)).as_py()
+    ):
+        return False
+    lengths = pc.utf8_length(metric)
+    if pc.min(lengths).as_py() < 1 or pc.max(lengths).as_py() > MAX_LENGTH["metric"]:
+        return False
+    if not pc.all(pc.equal(metric, pc.utf8_trim_whitespace(metric))).as_py():
+        return False
+    if pc.any(pc.match_substring(metric, "\x00")).as_py():
+        return False
+    if pa.types.is_floating(value.type) and not pc.all(pc.is_finite(value)).as_py():
+        return False
+    low, high = pc.min(value).as_py(), pc.max(value).as_py()
+    return low >= 0 and high <= MAX_USAGE_VALUE
+
+
 def validate_activities(
     frame: pd.DataFrame,
     first_line: int,

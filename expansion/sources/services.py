@@ -13,11 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
 import sqlalchemy as sa
 from django.db import transaction
 from django.utils import timezone
 
-from expansion.models import SourceInput, SourceKind, SourceRun, WarehouseSource
+from expansion import importing
+from expansion.models import Account, SourceInput, SourceKind, SourceRun, WarehouseSource
 from expansion.services import IMPORTERS, FileResult, ImportRejected, Progress, UsageChecker
 
 from . import readers
@@ -172,8 +174,13 @@ def _import_input(source, location, name, spec, engine, progress) -> FileResult 
         scan = _scan(source, location, name, spec, engine)
         if scan is None:
             return None
-        importer = UsageChecker if name == "usage" and scores_in_place(source) else IMPORTERS[file_name]
-        result = importer(progress, label=scan.label).run_batches(scan)
+        if name == "usage" and scores_in_place(source):
+            known = pa.array(list(Account.objects.values_list("account_id", flat=True)), pa.string())
+            scan.skip_valid = lambda batch: importing.usage_batch_certainly_valid(batch, known)
+            result = UsageChecker(progress, label=scan.label).run_batches(scan)
+            result.rows += scan.skipped_rows
+        else:
+            result = IMPORTERS[file_name](progress, label=scan.label).run_batches(scan)
         if scan.high_water is not None:
             previous = readers.watermark_value(spec.watermark) if spec else None
             if previous is None or scan.high_water > previous:

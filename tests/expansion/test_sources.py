@@ -307,3 +307,52 @@ def test_hourly_job_syncs_then_scores(parquet_folder):
     assert SourceRun.objects.get().state == "done"
     assert UsageSnapshot.objects.count() == 4
     assert ScoringPass.objects.count() == 1
+
+
+def typed_usage(**overrides) -> pa.Table:
+    columns = {
+        "account_id": ["A-1", "A-2"],
+        "date": [dt.date(2025, 5, 1), dt.date(2025, 5, 2)],
+        "metric": ["seats_active", "api_calls_30d"],
+        "value": [10.0, 0.0],
+    }
+    return pa.table({**columns, **overrides})
+
+
+@pytest.mark.parametrize(
+    ("overrides", "certain"),
+    [
+        ({}, True),
+        ({"value": pa.array([10, 3], pa.int64())}, True),
+        ({"account_id": ["A-1", "A-9"]}, False),  # unknown account
+        ({"account_id": ["A-1", " A-2"]}, False),  # padded: the text path strips and decides
+        ({"value": [10.0, -1.0]}, False),
+        ({"value": [10.0, float("nan")]}, False),
+        ({"value": [10.0, 1e16]}, False),
+        ({"value": [10.0, None]}, False),
+        ({"value": ["10", "3"]}, False),  # text values: parsed by the text path
+        ({"metric": ["seats_active", ""]}, False),
+        ({"metric": ["seats_active", "x" * 121]}, False),
+        ({"metric": ["seats_active", "seats\x00"]}, False),
+        ({"date": [dt.datetime(2025, 5, 1), dt.datetime(2025, 5, 2)]}, False),
+    ],
+)
+def test_typed_usage_batches_skip_text_validation_only_when_every_row_is_valid(overrides, certain):
+    from expansion.importing import usage_batch_certainly_valid
+
+    known = pa.array(["A-1", "A-2"])
+    assert usage_batch_certainly_valid(typed_usage(**overrides), known) is certain
+
+
+def test_in_place_sync_validates_typed_batches_without_text(parquet_folder, monkeypatch):
+    from expansion.sources import readers
+
+    WarehouseSource.objects.filter(name="lake").update(score_in_place=True)
+    texts = []
+    original = readers.to_text
+    monkeypatch.setattr(readers, "to_text", lambda batch: texts.append(batch.num_rows) or original(batch))
+    result = counts(sync("lake"), "lake")
+    # the usage rows were counted and validated on their types, none turned into text or written
+    assert result["usage"] == {"rows": 4, "created": 0, "updated": 0}
+    assert UsageSnapshot.objects.count() == 0
+    assert sum(texts) == 2 + 2  # users and accounts only
