@@ -16,6 +16,7 @@ Both give the same readings (``tests/scoring/test_pushdown.py``, and the pass te
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -169,6 +170,13 @@ def _connect(place: UsagePlace) -> duckdb.DuckDBPyConnection:
 
 def _run(compiled: pushdown.CompiledSignals, place: UsagePlace, accounts: pd.DataFrame) -> pd.DataFrame:
     """The compiled query over ``place`` for ``accounts`` (pk index); the result keyed by pk."""
+    with usage_store.store_reading() if not place.keyed_by_account_id else contextlib.nullcontext():
+        return _run_unlocked(compiled, place, accounts)
+
+
+def _run_unlocked(
+    compiled: pushdown.CompiledSignals, place: UsagePlace, accounts: pd.DataFrame
+) -> pd.DataFrame:
     con = _connect(place)
     try:
         if place.keyed_by_account_id:

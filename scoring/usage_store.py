@@ -59,6 +59,12 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def store_reading() -> contextlib.AbstractContextManager[None]:
+    """Hold while a query reads the store: DuckDB lets no other process open a file one process
+    writes, so readers and the refresh take turns on the same lock file."""
+    return _locked(store_path())
+
+
 def _connect(path: Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(path))
     con.execute(
