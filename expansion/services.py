@@ -327,6 +327,12 @@ class AccountsImporter(_FileImporter):
         self.add(*_upsert(Account, "account_id", records))
 
 
+def _account_pk_lookup() -> Callable[[pd.Series], pd.Series]:
+    """Account ids -> our pks (NaN when unknown), as the usage rules take them."""
+    pk_by_id = pd.Series(dict(Account.objects.values_list("account_id", "pk")), dtype="float64")
+    return lambda ids: ids.map(pk_by_id)
+
+
 class UsageImporter(_FileImporter):
     """Usage snapshots: staged in a temporary table, then merged with one set-based upsert."""
 
@@ -334,8 +340,7 @@ class UsageImporter(_FileImporter):
 
     def __init__(self, progress, by=None, **kw):
         super().__init__(progress, by, **kw)
-        pk_by_id = pd.Series(dict(Account.objects.values_list("account_id", "pk")), dtype="float64")
-        self.account_pk = lambda s: s.map(pk_by_id)
+        self.account_pk = _account_pk_lookup()
         self.metric_ids = dict(Metric.objects.values_list("name", "pk"))
         self.vendor = connection.vendor
         with connection.cursor() as cur:
@@ -441,8 +446,7 @@ class UsageChecker(UsageImporter):
 
     def __init__(self, progress, by=None, **kw):
         _FileImporter.__init__(self, progress, by, **kw)
-        pk_by_id = pd.Series(dict(Account.objects.values_list("account_id", "pk")), dtype="float64")
-        self.account_pk = lambda s: s.map(pk_by_id)
+        self.account_pk = _account_pk_lookup()
 
     def write(self, rows):
         pass
