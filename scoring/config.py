@@ -47,6 +47,81 @@ ACCOUNT_FIELDS = (
 )
 
 
+#: Kinds of a trigger's extra conditions (``ConditionSpec.kind``); all of a trigger's conditions must
+#: hold besides its own metric clause. A ``metric`` or ``trend`` condition is read like a signal (same
+#: compare, window and persistence arithmetic, wherever the signal arithmetic runs); the others are
+#: decided from the account row: a ``field`` against a value or a set, the number of a module
+#: family's metrics above zero, or the number of product events of one name in a window.
+CONDITION_METRIC = "metric"
+CONDITION_TREND = "trend"
+CONDITION_FIELD = "field"
+CONDITION_FAMILY_COUNT = "family_count"
+CONDITION_EVENT_COUNT = "event_count"
+CONDITION_KINDS = (
+    CONDITION_METRIC,
+    CONDITION_TREND,
+    CONDITION_FIELD,
+    CONDITION_FAMILY_COUNT,
+    CONDITION_EVENT_COUNT,
+)
+#: ``operator`` values besides OPERATORS that a ``field`` condition takes: membership of a set.
+SET_OPERATORS = ("in", "not_in")
+TREND_DECLINING = "declining"
+TREND_RISING = "rising"
+#: Separator of a set's members and of a hidden condition reading's key (``<signal>~<n>``).
+LIST_SEPARATOR = ";"
+CONDITION_KEY_SEPARATOR = "~"
+
+
+@dataclass(frozen=True)
+class ConditionSpec:
+    """One extra condition of a trigger (see CONDITION_KINDS).
+
+    metric/trend: ``metric`` (or a family ``name:*``) ``compare``d over ``window_days`` against
+    ``threshold`` with ``operator``, held ``persistence_days`` days; a trend is a change over the window
+    below zero (``declining``) or above it (``rising``). field: account field ``subject`` ``operator``
+    ``value`` (a number, a text, or for in/not_in a ";"-separated set). family_count: how many metrics of
+    the family ``metric`` read above zero on the anchor day, ``operator`` ``threshold``. event_count:
+    events named ``subject`` in the last ``window_days`` days, ``operator`` ``threshold``.
+    """
+
+    kind: str
+    metric: str = ""
+    subject: str = ""
+    operator: str = "gte"
+    threshold: float = 0.0
+    value: str = ""
+    compare: str = COMPARE_VALUE
+    denominator_metric: str = ""
+    denominator_field: str = ""
+    window_days: int = 0
+    persistence_days: int = 1
+    direction: str = TREND_DECLINING
+
+    @property
+    def reads_like_signal(self) -> bool:
+        return self.kind in (CONDITION_METRIC, CONDITION_TREND)
+
+    @property
+    def members(self) -> tuple[str, ...]:
+        return tuple(v.strip() for v in self.value.split(LIST_SEPARATOR) if v.strip())
+
+
+def event_column(event: str, window_days: int) -> str:
+    """The accounts-frame column holding the count of ``event`` in the last ``window_days`` days."""
+    return f"events:{event}:{int(window_days)}"
+
+
+def cooldown_column(signal_key: str) -> str:
+    """The accounts-frame column: True while ``signal_key`` is in its cooldown for the account."""
+    return f"cooldown:{signal_key}"
+
+
+def crossed_column(signal_key: str) -> str:
+    """The accounts-frame column: when ``signal_key`` was first seen firing (NaT: not yet)."""
+    return f"crossed:{signal_key}"
+
+
 @dataclass(frozen=True)
 class SignalSpec:
     key: str
@@ -67,6 +142,21 @@ class SignalSpec:
     opening_angle: str = ""
     hypothesis: str = ""
     discovery_questions: tuple[str, ...] = ()
+    #: Every one of these must hold too (see ConditionSpec).
+    conditions: tuple[ConditionSpec, ...] = ()
+    #: Only accounts of these segments / plan tiers (empty: every one).
+    segments: tuple[str, ...] = ()
+    tiers: tuple[str, ...] = ()
+    #: Days after this trigger last produced an EQL or a message for the account before it may again
+    #: (0: no cooldown; dedup and the suppression after a closure still hold).
+    cooldown_days: int = 0
+    #: Hours after the trigger was first seen firing before it counts (0: at once).
+    delay_hours: int = 0
+    #: It counts only from the next business day at this local hour of the account's time zone
+    #: after it was first seen firing (None: any time).
+    deliver_hour: int | None = None
+    #: Events that make the account be scored at once when they arrive (event_count conditions).
+    evaluate_on_arrival: bool = False
 
     @property
     def is_watch(self) -> bool:
@@ -80,6 +170,38 @@ class SignalSpec:
     def lookback_days(self) -> int:
         """Days of snapshots before the anchor day this signal needs."""
         return self.window_days + self.persistence_days
+
+    @property
+    def is_timed(self) -> bool:
+        return self.delay_hours > 0 or self.deliver_hour is not None
+
+    def condition_readings(self) -> tuple[SignalSpec, ...]:
+        """The metric and trend conditions as hidden signals read like any other (keys ``key~n``)."""
+        out = []
+        for n, c in enumerate(self.conditions):
+            if not c.reads_like_signal:
+                continue
+            if c.kind == CONDITION_TREND:
+                compare, threshold = COMPARE_CHANGE, 0.0
+                operator = "lt" if c.direction == TREND_DECLINING else "gt"
+            else:
+                compare, threshold, operator = c.compare, float(c.threshold), c.operator
+            out.append(
+                SignalSpec(
+                    key=f"{self.key}{CONDITION_KEY_SEPARATOR}{n}",
+                    name=f"{self.name} (condition {n + 1})",
+                    metric=c.metric,
+                    threshold=threshold,
+                    operator=operator,
+                    compare=compare,
+                    denominator_metric=c.denominator_metric,
+                    denominator_field=c.denominator_field,
+                    window_days=c.window_days,
+                    persistence_days=max(1, c.persistence_days),
+                    priority=PRIORITY_WATCH,
+                )
+            )
+        return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -111,5 +233,10 @@ class ScoringConfig:
     version: int = 0
 
     @property
+    def reading_signals(self) -> tuple[SignalSpec, ...]:
+        """What the signal arithmetic reads: every signal, then its metric and trend conditions."""
+        return self.signals + tuple(c for s in self.signals for c in s.condition_readings())
+
+    @property
     def lookback_days(self) -> int:
-        return max((s.lookback_days for s in self.signals), default=1)
+        return max((s.lookback_days for s in self.reading_signals), default=1)

@@ -38,6 +38,10 @@ from scoring.config import (
     COMPARE_CHANGE,
     COMPARE_RATIO,
     COMPARE_VALUE,
+    CONDITION_EVENT_COUNT,
+    CONDITION_FAMILY_COUNT,
+    CONDITION_FIELD,
+    CONDITION_KEY_SEPARATOR,
     EXPANSION_MODULE,
     EXPANSION_NONE,
     EXPANSION_TIER,
@@ -45,10 +49,14 @@ from scoring.config import (
     GATE_SELF_SERVE,
     MODULE_WILDCARD,
     PRIORITY_RANK,
+    SET_OPERATORS,
     TIER_ORDER,
+    ConditionSpec,
     GateSpec,
     ScoringConfig,
     SignalSpec,
+    cooldown_column,
+    event_column,
 )
 from scoring.frames import to_float
 from scoring.uplift import UPLIFT_DEFAULT, default_uplifts
@@ -65,6 +73,7 @@ __all__ = [
     "Evaluation",
     "Readings",
     "SignalReading",
+    "apply_conditions",
     "evaluate",
     "evaluate_readings",
     "readings_from_snapshots",
@@ -229,13 +238,17 @@ def _needed_metrics(config: ScoringConfig, seen: Sequence[str]) -> list[str]:
     """Metrics the config reads that occur in the snapshots (module families expanded)."""
     prefixes = []
     names: list[str] = []
-    for spec in config.signals:
+    for spec in config.reading_signals:
         if spec.is_module_family:
             prefixes.append(spec.metric[: -len(MODULE_WILDCARD)] + ":")
         else:
             names.append(spec.metric)
         if spec.denominator_metric:
             names.append(spec.denominator_metric)
+    for spec in config.signals:
+        for c in spec.conditions:
+            if c.kind == CONDITION_FAMILY_COUNT and c.metric.endswith(MODULE_WILDCARD):
+                prefixes.append(c.metric[: -len(MODULE_WILDCARD)] + ":")
     names += [g.subject for g in config.gates if g.subject not in ACCOUNT_FIELDS]
     names += [m for m in seen if any(m.startswith(p) and m != p for p in prefixes)]
     seen_set = set(seen)
@@ -649,6 +662,124 @@ def _signal_outcome(
 
 
 # --------------------------------------------------------------------------------------------------
+# Conditions, scope, cooldowns and timing of triggers
+# --------------------------------------------------------------------------------------------------
+
+
+def _column(accounts: pd.DataFrame, name: str, default: Any) -> pd.Series:
+    if name in accounts:
+        return accounts[name]
+    return pd.Series(default, index=accounts.index)
+
+
+def _field_condition(
+    spec: SignalSpec, c: ConditionSpec, accounts: pd.DataFrame, tenure: pd.Series
+) -> np.ndarray:
+    subject = _account_field(accounts, c.subject, tenure)
+    if c.operator in SET_OPERATORS:
+        members = set(c.members)
+        text = subject.astype(object).where(subject.notna(), "").astype(str).str.strip()
+        inside = text.isin(members).to_numpy() & subject.notna().to_numpy()
+        return inside if c.operator == "in" else ~inside & subject.notna().to_numpy()
+    gate = GateSpec(name=f"{spec.key} condition", subject=c.subject, operator=c.operator, value=c.value)
+    return _gate_passes(subject, gate)
+
+
+def _family_count(c: ConditionSpec, latest: pd.DataFrame) -> np.ndarray:
+    prefix = c.metric[: -len(MODULE_WILDCARD)] + ":" if c.metric.endswith(MODULE_WILDCARD) else c.metric + ":"
+    members = [m for m in latest.columns if str(m).startswith(prefix) and m != prefix]
+    if members:
+        count = (latest[members].to_numpy(dtype=float) > 0).sum(axis=1).astype(float)
+    else:
+        count = np.zeros(len(latest))
+    return np.asarray(_comparator(c.operator, f"condition on {c.metric!r}")(count, c.threshold), dtype=bool)
+
+
+def _event_count(c: ConditionSpec, accounts: pd.DataFrame) -> np.ndarray:
+    counts = to_float(_column(accounts, event_column(c.subject, c.window_days), 0.0))
+    counts = np.nan_to_num(counts, nan=0.0)
+    return np.asarray(
+        _comparator(c.operator, f"condition on event {c.subject!r}")(counts, c.threshold), dtype=bool
+    )
+
+
+def conditions_hold(
+    spec: SignalSpec, accounts: pd.DataFrame, readings: Readings, as_of: dt.date
+) -> np.ndarray:
+    """Whether every extra condition and the scope of ``spec`` hold for each account (accounts order).
+
+    Metric and trend conditions are the hidden readings ``<key>~<n>`` the signal arithmetic produced;
+    field, family-count and event-count conditions are decided here from the account row (an event
+    count comes from the ``events:<name>:<days>`` column, absent = no events)."""
+    n = len(accounts)
+    holds = np.ones(n, dtype=bool)
+    if spec.segments:
+        holds &= _column(accounts, "segment", "").isin(spec.segments).to_numpy()
+    if spec.tiers:
+        holds &= _column(accounts, "plan_tier", "").isin(spec.tiers).to_numpy()
+    tenure = None
+    for position, c in enumerate(spec.conditions):
+        if c.reads_like_signal:
+            reading = readings.signals.get(f"{spec.key}{CONDITION_KEY_SEPARATOR}{position}")
+            holds &= reading.fired if reading is not None else False
+        elif c.kind == CONDITION_FIELD:
+            if tenure is None:
+                tenure = _tenure_days(accounts, as_of)
+            holds &= _field_condition(spec, c, accounts, tenure)
+        elif c.kind == CONDITION_FAMILY_COUNT:
+            holds &= _family_count(c, readings.latest)
+        elif c.kind == CONDITION_EVENT_COUNT:
+            holds &= _event_count(c, accounts)
+        else:
+            raise ValueError(f"signal {spec.key!r}: unknown condition kind {c.kind!r}")
+    return holds
+
+
+@dataclass(frozen=True, eq=False)
+class TriggerState:
+    """Per timed trigger: where it fires with all its conditions (before any hold), by account."""
+
+    firing: Mapping[str, np.ndarray]
+    held: Mapping[str, np.ndarray]
+    cooling: Mapping[str, np.ndarray]
+
+
+def apply_conditions(
+    accounts: pd.DataFrame,
+    readings: Readings,
+    config: ScoringConfig,
+    as_of: dt.date,
+    *,
+    hold: Callable[[SignalSpec, np.ndarray], np.ndarray] | None = None,
+) -> tuple[Readings, TriggerState]:
+    """The readings with each trigger's fired flag narrowed to its conditions and scope, its cooldown
+    (the ``cooldown:<key>`` column, True = cooling) and any timing hold: ``hold(spec, firing)`` says
+    which firing accounts are not due yet (``scoring.triggers.timing_holds``). Hidden condition
+    readings are dropped."""
+    signals: dict[str, SignalReading] = {}
+    firing: dict[str, np.ndarray] = {}
+    cooling: dict[str, np.ndarray] = {}
+    held_out: dict[str, np.ndarray] = {}
+    for spec in config.signals:
+        reading = readings.signals[spec.key]
+        fired = reading.fired & conditions_hold(spec, accounts, readings, as_of)
+        firing[spec.key] = fired
+        if spec.cooldown_days > 0:
+            cool = _column(accounts, cooldown_column(spec.key), False).fillna(False).to_numpy(dtype=bool)
+            cooling[spec.key] = fired & cool
+            fired = fired & ~cool
+        if hold is not None and spec.is_timed:
+            waiting = fired & hold(spec, fired)
+            held_out[spec.key] = waiting
+            fired = fired & ~waiting
+        signals[spec.key] = SignalReading(value=reading.value, fired=fired, target=reading.target)
+    narrowed = Readings(
+        anchor_day=readings.anchor_day, fresh=readings.fresh, signals=signals, latest=readings.latest
+    )
+    return narrowed, TriggerState(firing=firing, held=held_out, cooling=cooling)
+
+
+# --------------------------------------------------------------------------------------------------
 # Evaluation
 # --------------------------------------------------------------------------------------------------
 
@@ -676,11 +807,11 @@ def readings_from_snapshots(
     has_anchor = cube.anchor_col >= 0
     fresh = has_anchor & (cube.anchor_col >= cube.n_days - 1 - config.policy.max_data_age_days)
     tenure = _tenure_days(accounts, as_of)
-    field_names = {s.denominator_field for s in config.signals if s.denominator_field}
+    field_names = {s.denominator_field for s in config.reading_signals if s.denominator_field}
     fields = {name: to_float(_account_field(accounts, name, tenure)) for name in field_names}
     owned = _owned_lookup(accounts)
     signals = {}
-    for spec in config.signals:
+    for spec in config.reading_signals:
         reading = _signal_reading(spec, cube, fields, fresh, owned)
         # a stale account has no current reading: it shows none rather than an old one
         signals[spec.key] = SignalReading(
@@ -731,12 +862,19 @@ def evaluate_readings(
     config: ScoringConfig,
     as_of: dt.date,
     uplifts: Mapping[str, tuple[float, str]] | None = None,
+    *,
+    conditioned: bool = False,
 ) -> Evaluation:
-    """The decision step of ``evaluate`` (gates, score, primary, qualification) from signal readings."""
+    """The decision step of ``evaluate`` (gates, score, primary, qualification) from signal readings.
+
+    ``readings`` straight from the arithmetic are narrowed by ``apply_conditions`` first; readings
+    already narrowed (``conditioned=True``) are used as they are."""
     if isinstance(as_of, dt.datetime):
         as_of = as_of.date()
     if accounts.index.has_duplicates:
         raise ValueError("accounts: the index (account pk) must be unique")
+    if not conditioned:
+        readings, _ = apply_conditions(accounts, readings, config, as_of)
     policy = config.policy
     index = accounts.index
     n = len(accounts)

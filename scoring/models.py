@@ -6,11 +6,13 @@ Every change keeps a history (django-simple-history): who changed what, when, fr
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from scoring import config as cfg
+from scoring import triggers
 
 
 class Priority(models.TextChoices):
@@ -86,6 +88,35 @@ class SignalDefinition(models.Model):
         blank=True, help_text="Placeholders: {account_name}, {seat_utilisation}, …"
     )
     discovery_questions = models.TextField(blank=True, help_text="One question per line.")
+    segments = models.CharField(
+        max_length=120, blank=True, help_text="Only accounts of these segments (';'-separated). Blank = all."
+    )
+    tiers = models.CharField(
+        "plan tiers",
+        max_length=120,
+        blank=True,
+        help_text="Only accounts on these plan tiers (';'-separated). Blank = all.",
+    )
+    cooldown_days = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Days after this trigger last produced an EQL or a self-serve message for the account "
+        "before it may again. 0 = no cooldown (dedup and the suppression after a closure still hold).",
+    )
+    delay_hours = models.PositiveSmallIntegerField(
+        default=0, help_text="Hours after it is first seen firing before it counts. 0 = at once."
+    )
+    deliver_hour = models.PositiveSmallIntegerField(
+        "deliver at local hour",
+        null=True,
+        blank=True,
+        help_text="Count it only from the next business day at this hour (0-23) in the account's time "
+        "zone after it first fires. Blank = any time.",
+    )
+    evaluate_on_arrival = models.BooleanField(
+        default=False,
+        help_text="Score an account within minutes when one of this trigger's events arrives "
+        "(event-count conditions), not only in the hourly pass.",
+    )
     order = models.PositiveSmallIntegerField(default=0)
     history = HistoricalRecords()
 
@@ -100,6 +131,99 @@ class SignalDefinition(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ConditionKind(models.TextChoices):
+    METRIC = cfg.CONDITION_METRIC, "Metric against a value"
+    TREND = cfg.CONDITION_TREND, "Metric trend over a window"
+    FIELD = cfg.CONDITION_FIELD, "Account field against a value or a set"
+    FAMILY_COUNT = cfg.CONDITION_FAMILY_COUNT, "Count of a metric family in use"
+    EVENT_COUNT = cfg.CONDITION_EVENT_COUNT, "Count of product events in a window"
+
+
+class ConditionOperator(models.TextChoices):
+    GTE = "gte", ">="
+    GT = "gt", ">"
+    LTE = "lte", "<="
+    LT = "lt", "<"
+    EQ = "eq", "="
+    NE = "ne", "≠"
+    IN = "in", "is one of"
+    NOT_IN = "not_in", "is none of"
+
+
+class TrendDirection(models.TextChoices):
+    DECLINING = cfg.TREND_DECLINING, "declining"
+    RISING = cfg.TREND_RISING, "rising"
+
+
+class SignalCondition(models.Model):
+    """One more condition a trigger needs besides its own metric clause: all of them must hold."""
+
+    signal = models.ForeignKey(SignalDefinition, on_delete=models.CASCADE, related_name="conditions")
+    order = models.PositiveSmallIntegerField(default=0)
+    kind = models.CharField(max_length=16, choices=ConditionKind.choices, default=ConditionKind.METRIC)
+    metric = models.CharField(
+        max_length=120, blank=True, help_text="Metric (or family name:*) for metric, trend and family count."
+    )
+    subject = models.CharField(
+        max_length=120,
+        blank=True,
+        help_text="Account field (field conditions) or event name (event-count conditions).",
+    )
+    compare = models.CharField(max_length=8, choices=Compare.choices, default=Compare.VALUE)
+    denominator_metric = models.CharField(max_length=120, blank=True)
+    denominator_field = models.CharField(max_length=16, choices=DenominatorField.choices, blank=True)
+    operator = models.CharField(
+        max_length=8, choices=ConditionOperator.choices, default=ConditionOperator.GTE
+    )
+    threshold = models.FloatField(default=0, help_text="Number to compare with (metric, counts).")
+    value = models.CharField(
+        max_length=240, blank=True, help_text="Field conditions: a number, a text, or a ';'-separated set."
+    )
+    window_days = models.PositiveSmallIntegerField(
+        default=0, help_text="Change/multiple and trend: days back; event count: the last N days."
+    )
+    persistence_days = models.PositiveSmallIntegerField(
+        default=1, help_text="Metric conditions: must hold on each of the last N days."
+    )
+    direction = models.CharField(
+        max_length=12, choices=TrendDirection.choices, default=TrendDirection.DECLINING, blank=True
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["signal", "order", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(persistence_days__gte=1), name="condition_persistence_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"condition {self.order}: {triggers.condition_text(self.as_spec())}"
+
+    def as_spec(self) -> cfg.ConditionSpec:
+        return cfg.ConditionSpec(
+            kind=self.kind,
+            metric=self.metric.strip(),
+            subject=self.subject.strip(),
+            operator=self.operator,
+            threshold=float(self.threshold or 0),
+            value=self.value.strip(),
+            compare=self.compare,
+            denominator_metric=self.denominator_metric.strip(),
+            denominator_field=self.denominator_field,
+            window_days=int(self.window_days or 0),
+            persistence_days=max(1, int(self.persistence_days or 1)),
+            direction=self.direction or cfg.TREND_DECLINING,
+        )
+
+    def clean(self):
+        super().clean()
+        problems = triggers.condition_problems(self.as_spec())
+        if problems:
+            raise ValidationError(problems)
 
 
 class GateAction(models.TextChoices):
@@ -220,3 +344,21 @@ class UsageStoreState(models.Model):
 
     def __str__(self) -> str:
         return f"usage store {self.token[:8]} from {self.first_date}"
+
+
+class TriggerCrossing(models.Model):
+    """When a timed trigger was first seen firing for an account (with all its conditions); the pass
+    keeps it while the trigger fires and drops it when it stops, so a delay or a delivery hour counts
+    from the first pass that saw it."""
+
+    account = models.ForeignKey("expansion.Account", on_delete=models.CASCADE, related_name="+")
+    signal_key = models.SlugField(max_length=64)
+    first_seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "signal_key"], name="trigger_crossing_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.signal_key} on account {self.account_id} since {self.first_seen_at:%Y-%m-%d %H:%M}"

@@ -59,6 +59,7 @@ from scoring.config import (
     COMPARE_CHANGE,
     COMPARE_RATIO,
     COMPARE_VALUE,
+    CONDITION_FAMILY_COUNT,
     MODULE_WILDCARD,
     OPERATORS,
     ScoringConfig,
@@ -116,6 +117,8 @@ def refusal(spec: SignalSpec) -> str:
         return f"signal {spec.key!r}: window_days must not be negative"
     if spec.denominator_metric and spec.denominator_metric.endswith(MODULE_WILDCARD):
         return f"signal {spec.key!r}: a module family cannot be a denominator"
+    if any(c.kind == CONDITION_FAMILY_COUNT for c in spec.conditions):
+        return f"signal {spec.key!r}: a family-count condition is only evaluated by the engine"
     if spec.denominator_field and spec.denominator_field not in NUMERIC_FIELDS:
         if spec.denominator_field in ACCOUNT_FIELDS:
             return (
@@ -239,8 +242,8 @@ def compile_signals(
         as_of = as_of.date()
     horizon = config.lookback_days + config.policy.max_data_age_days + 1
     last = horizon - 1
-    refused = {s.key: refusal(s) for s in config.signals if refusal(s)}
-    specs = [s for s in config.signals if s.key not in refused]
+    refused = {s.key: refusal(s) for s in config.reading_signals if refusal(s)}
+    specs = [s for s in config.reading_signals if s.key not in refused]
     if latest_metrics is None:
         latest_metrics = tuple(
             dict.fromkeys(

@@ -10,7 +10,7 @@ from django.db import connection
 
 from expansion.models import EQL, OPEN_STATUSES, Account, Expansion, Metric, UsageSnapshot
 from scoring import config as cfg
-from scoring.models import EqlPolicy, Gate, SignalDefinition
+from scoring.models import EqlPolicy, Gate, SignalCondition, SignalDefinition, TriggerCrossing
 
 ACCOUNT_COLUMNS = (
     "pk",
@@ -50,7 +50,18 @@ def signal_spec(signal: SignalDefinition) -> cfg.SignalSpec:
         opening_angle=signal.opening_angle,
         hypothesis=signal.hypothesis,
         discovery_questions=tuple(q.strip() for q in signal.discovery_questions.splitlines() if q.strip()),
+        conditions=tuple(c.as_spec() for c in signal.conditions.all()),
+        segments=_listed(signal.segments),
+        tiers=_listed(signal.tiers),
+        cooldown_days=signal.cooldown_days,
+        delay_hours=signal.delay_hours,
+        deliver_hour=signal.deliver_hour,
+        evaluate_on_arrival=signal.evaluate_on_arrival,
     )
+
+
+def _listed(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(cfg.LIST_SEPARATOR) if part.strip())
 
 
 def gate_spec(gate: Gate) -> cfg.GateSpec:
@@ -90,13 +101,15 @@ def config_version() -> int:
     """A number that grows with every saved change to signals, gates, policies or routing rules."""
     from routing.models import RoutingRule, SlaPolicy
 
-    models = (SignalDefinition, Gate, EqlPolicy, RoutingRule, SlaPolicy)
+    models = (SignalDefinition, SignalCondition, Gate, EqlPolicy, RoutingRule, SlaPolicy)
     return sum(m.history.count() for m in models)
 
 
 def scoring_config_load() -> cfg.ScoringConfig:
     """The active configuration as the engine's frozen dataclasses."""
-    signals = tuple(signal_spec(s) for s in SignalDefinition.objects.filter(active=True))
+    signals = tuple(
+        signal_spec(s) for s in SignalDefinition.objects.filter(active=True).prefetch_related("conditions")
+    )
     gates = tuple(gate_spec(g) for g in Gate.objects.filter(active=True))
     return cfg.ScoringConfig(
         signals=signals, gates=gates, policy=policy_spec(policy_load()), version=config_version()
@@ -117,6 +130,75 @@ def accounts_frame(
     frame["health_score"] = pd.to_numeric(frame["health_score"], errors="coerce").astype(float)
     frame["customer_since"] = pd.to_datetime(frame["customer_since"])
     return frame.set_index("pk").rename_axis("account")
+
+
+def trigger_facts_add(accounts: pd.DataFrame, *, config: cfg.ScoringConfig, at: dt.datetime) -> pd.DataFrame:
+    """``accounts`` with the per-account facts the triggers of ``config`` read beyond the account row:
+    ``cooldown:<key>`` (the trigger produced an EQL within its cooldown days before ``at``),
+    ``crossed:<key>`` and ``timezone`` for timed triggers, ``events:<name>:<days>`` counts.
+    A few queries per chunk, none per account."""
+    pks = accounts.index.tolist()
+    if not pks:
+        return accounts
+    lo, hi = min(pks), max(pks)
+    extra: dict[str, pd.Series] = {}
+    cooling = [s for s in config.signals if s.cooldown_days > 0]
+    if cooling:
+        oldest = at - dt.timedelta(days=max(s.cooldown_days for s in cooling))
+        produced = EQL.objects.filter(
+            account_id__gte=lo, account_id__lte=hi, created_at__gt=oldest
+        ).values_list("account_id", "created_at", "primary_signal", "triggered_signals")
+        last: dict[tuple[int, str], dt.datetime] = {}
+        for account, created, primary, triggered in produced:
+            keys = {primary, *(t.get("signal") for t in triggered or [] if isinstance(t, dict))}
+            for key in keys - {None, ""}:
+                if created > last.get((account, key), oldest):
+                    last[(account, key)] = created
+        # An open EQL keeps every trigger it has (dedup refreshes it); a cooldown holds back new ones.
+        open_ = set(
+            EQL.objects.filter(account_id__gte=lo, account_id__lte=hi, status__in=OPEN_STATUSES).values_list(
+                "account_id", flat=True
+            )
+        )
+        for spec in cooling:
+            cutoff = at - dt.timedelta(days=spec.cooldown_days)
+            hot = {a for (a, k), when in last.items() if k == spec.key and when > cutoff and a not in open_}
+            extra[cfg.cooldown_column(spec.key)] = pd.Series(
+                accounts.index.isin(list(hot)), index=accounts.index
+            )
+    timed = [s.key for s in config.signals if s.is_timed]
+    if timed:
+        seen = pd.DataFrame.from_records(
+            list(
+                TriggerCrossing.objects.filter(
+                    account_id__gte=lo, account_id__lte=hi, signal_key__in=timed
+                ).values_list("account_id", "signal_key", "first_seen_at")
+            ),
+            columns=["account", "key", "first_seen_at"],
+        )
+        for key in timed:
+            mine = seen[seen["key"] == key].set_index("account")["first_seen_at"]
+            extra[cfg.crossed_column(key)] = pd.to_datetime(mine.reindex(accounts.index), utc=True)
+        zones = dict(Account.objects.filter(pk__gte=lo, pk__lte=hi).values_list("pk", "timezone"))
+        extra["timezone"] = pd.Series([zones.get(pk, "") for pk in accounts.index], index=accounts.index)
+    for (event, days), counts in _event_counts(config, at=at, pk_range=(lo, hi)).items():
+        extra[cfg.event_column(event, days)] = counts.reindex(accounts.index, fill_value=0).astype(float)
+    if not extra:
+        return accounts
+    return pd.concat([accounts, pd.DataFrame(extra, index=accounts.index)], axis=1)
+
+
+def _event_counts(
+    config: cfg.ScoringConfig, *, at: dt.datetime, pk_range: tuple[int, int]
+) -> dict[tuple[str, int], pd.Series]:
+    """(event, days) -> events per account pk in the ``days`` days up to ``at``."""
+    wanted = {
+        (c.subject, c.window_days)
+        for s in config.signals
+        for c in s.conditions
+        if c.kind == cfg.CONDITION_EVENT_COUNT
+    }
+    return {pair: pd.Series(dtype=float) for pair in wanted}
 
 
 PUSHDOWN_ACCOUNT_COLUMNS = (
@@ -155,7 +237,7 @@ def needed_windows(config: cfg.ScoringConfig, as_of: dt.date) -> list[tuple[str,
     """
     slack = config.policy.max_data_age_days
     out: list[tuple[str, dt.date, dt.date]] = []
-    for spec in config.signals:
+    for spec in config.reading_signals:
         first = as_of - dt.timedelta(days=slack + spec.persistence_days - 1)
         metrics = [spec.metric] + ([spec.denominator_metric] if spec.denominator_metric else [])
         for metric in metrics:
@@ -163,6 +245,10 @@ def needed_windows(config: cfg.ScoringConfig, as_of: dt.date) -> list[tuple[str,
             if spec.compare != cfg.COMPARE_VALUE and spec.window_days:
                 past_last = as_of - dt.timedelta(days=spec.window_days)
                 out.append((metric, first - dt.timedelta(days=spec.window_days + slack), past_last))
+    for spec in config.signals:
+        for c in spec.conditions:
+            if c.kind == cfg.CONDITION_FAMILY_COUNT:
+                out.append((c.metric, as_of - dt.timedelta(days=slack), as_of))
     for gate in config.gates:
         if gate.subject not in cfg.ACCOUNT_FIELDS:
             # a gate reads the metric's latest value within the days a pass reads at all

@@ -29,8 +29,8 @@ from expansion.money import to_cents
 from routing import rules as routing_rules
 from routing import services as routing_services
 from scoring import config as cfg
-from scoring import dedup, engine, opening_angle, readings, selectors, uplift
-from scoring.models import PassStatus, ScoringPass
+from scoring import dedup, engine, opening_angle, readings, selectors, triggers, uplift
+from scoring.models import PassStatus, ScoringPass, TriggerCrossing
 from scoring.signals import pass_completed
 
 logger = logging.getLogger(__name__)
@@ -275,12 +275,30 @@ def scoring_chunk_run(
     counts = ChunkCounts(accounts_scored=len(accounts))
     if accounts.empty:
         return counts
+    accounts = selectors.trigger_facts_add(accounts, config=config, at=as_of)
     signal_readings = readings.readings_for(
         config=config, as_of=as_of_date, accounts=accounts, pk_range=pk_range, path=readings_path
     )
-    evaluation = engine.evaluate_readings(accounts, signal_readings, config, as_of_date, uplifts)
+
+    def hold(spec: cfg.SignalSpec, firing):
+        return triggers.timing_holds(
+            spec,
+            firing,
+            accounts.get(cfg.crossed_column(spec.key)),
+            accounts.get("timezone"),
+            at=as_of,
+            default_tz=settings.TIME_ZONE,
+        )
+
+    signal_readings, trigger_state = engine.apply_conditions(
+        accounts, signal_readings, config, as_of_date, hold=hold
+    )
+    evaluation = engine.evaluate_readings(
+        accounts, signal_readings, config, as_of_date, uplifts, conditioned=True
+    )
     candidates = _candidates(evaluation, accounts, config, as_of)
     with transaction.atomic():
+        trigger_crossings_keep(config=config, accounts=accounts, firing=trigger_state.firing, at=as_of)
         existing = selectors.open_eqls(pk_range=pk_range)
         suppressed = selectors.suppressed_until(
             pk_range=pk_range, as_of=as_of, days=config.policy.suppression_days
@@ -361,6 +379,28 @@ def scoring_chunk_run(
             counts.changed_ids = tuple(e.pk for e in to_update)
         _announce_on_commit(counts, upgraded_ids=tuple(upgraded))
     return counts
+
+
+def trigger_crossings_keep(*, config: cfg.ScoringConfig, accounts, firing, at: dt.datetime) -> None:
+    """Remember when each timed trigger was first seen firing; forget it where it no longer fires."""
+    for spec in config.signals:
+        if not spec.is_timed:
+            continue
+        column = cfg.crossed_column(spec.key)
+        known = accounts[column].notna().to_numpy() if column in accounts else None
+        now_firing = firing.get(spec.key)
+        if now_firing is None:
+            continue
+        pks = accounts.index.to_numpy()
+        new = pks[now_firing & ~known] if known is not None else pks[now_firing]
+        gone = pks[~now_firing & known] if known is not None else pks[:0]
+        if len(gone):
+            TriggerCrossing.objects.filter(signal_key=spec.key, account_id__in=gone.tolist()).delete()
+        if len(new):
+            TriggerCrossing.objects.bulk_create(
+                [TriggerCrossing(account_id=int(pk), signal_key=spec.key, first_seen_at=at) for pk in new],
+                ignore_conflicts=True,
+            )
 
 
 def _announce_on_commit(counts: ChunkCounts, *, upgraded_ids: tuple[int, ...]) -> None:

@@ -470,10 +470,10 @@ def test_an_unchanged_pass_writes_nothing_with_a_bounded_number_of_queries(
     before = dict(EQL.objects.values_list("pk", "updated_at"))
 
     # when the next pass sees the same data (one chunk)
-    # then it reads configuration, accounts, where usage is read (a source scored in place, or the
-    # local store's state), snapshot windows or readings and open EQLs with a fixed number of
-    # queries (no query per account or per EQL) and writes no EQL
-    with django_assert_max_num_queries(26):
+    # then it reads configuration (with the triggers' conditions), accounts, where usage is read (a
+    # source scored in place, or the local store's state), snapshot windows or readings and open EQLs
+    # with a fixed number of queries (no query per account or per EQL) and writes no EQL
+    with django_assert_max_num_queries(28):
         second = scoring_pass_run(as_of=when(0, hour=2), chunk_size=1000)
 
     assert (second.eqls_created, second.eqls_updated, second.eqls_unchanged) == (0, 0, 12)
