@@ -522,10 +522,13 @@ def signal_preview(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         else reverse("admin:scoring_signaldefinition_add")
     )
     context: dict[str, Any] = {"signal": signal, "back": back, "form": form}
-    if not form.is_valid():
+    valid = form.is_valid()
+    conditions, condition_errors = _posted_conditions(request, model_admin, signal)
+    context["condition_errors"] = condition_errors
+    if not valid or condition_errors:
         return render(request, "dashboards/backtest/preview.html", _page(request, context), status=422)
     edited = form.instance  # the form's values on the (unsaved) instance: construct_instance, no save()
-    edited_spec = signal_spec(edited)
+    edited_spec = dataclasses.replace(signal_spec(edited), conditions=conditions)
     baseline = scoring_config_load()
     edited_config = bt.replace_signal(baseline, original_key, edited_spec if edited.active else None)
     start, end = replay_period(services.PREVIEW_DAYS)
@@ -555,6 +558,33 @@ def signal_preview(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         chart=compare_chart([("Saved model", pair[0]), ("With your edit", pair[1])]),
     )
     return render(request, "dashboards/backtest/preview.html", _page(request, context))
+
+
+def _posted_conditions(
+    request: HttpRequest, model_admin, signal
+) -> tuple[tuple[cfg.ConditionSpec, ...], list[str]]:
+    """The trigger's conditions as the admin page posts them (its inline), validated, never saved."""
+    specs: list[tuple[int, cfg.ConditionSpec]] = []
+    errors: list[str] = []
+    instance = signal if signal is not None else SignalDefinition()
+    for formset_class, _inline in model_admin.get_formsets_with_inlines(request, signal):
+        formset = formset_class(
+            request.POST, request.FILES, instance=instance, prefix=formset_class.get_default_prefix()
+        )
+        if "conditions-TOTAL_FORMS" not in request.POST:
+            # a post without the inline (an older page): the saved conditions stand
+            return (tuple(c.as_spec() for c in signal.conditions.all()) if signal else ()), []
+        if not formset.is_valid():
+            for number, form_errors in enumerate(formset.errors, start=1):
+                for field, messages in form_errors.items():
+                    errors.extend(f"Condition {number}, {field}: {m}" for m in messages)
+            errors.extend(str(e) for e in formset.non_form_errors())
+            continue
+        for form in formset.forms:
+            if not form.cleaned_data or form.cleaned_data.get("DELETE"):
+                continue
+            specs.append((form.instance.order, form.instance.as_spec()))
+    return tuple(spec for _, spec in sorted(specs, key=lambda pair: pair[0])), errors
 
 
 def _queue_preview(request, start, end, original_key, spec: cfg.SignalSpec, active: bool) -> HttpResponse:

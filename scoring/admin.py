@@ -10,8 +10,8 @@ from simple_history.admin import SimpleHistoryAdmin
 from expansion.admin import AccountAdmin
 from expansion.models import Account, Metric
 from scoring import config as cfg
-from scoring import services
-from scoring.models import EqlPolicy, Gate, ScoringPass, SignalDefinition
+from scoring import selectors, services, triggers
+from scoring.models import EqlPolicy, Gate, ScoringPass, SignalCondition, SignalDefinition
 from scoring.opening_angle import (
     ALLOWED_PLACEHOLDERS,
     MAX_FORMAT_WIDTH,
@@ -102,12 +102,41 @@ class SignalForm(forms.ModelForm):
             data.get("target") or metric.endswith(cfg.MODULE_WILDCARD)
         ):
             self.add_error("target", "Name the module, or use a per-module metric ending in ':*'.")
+        hour = data.get("deliver_hour")
+        if hour is not None and hour > 23:
+            self.add_error("deliver_hour", "Use a local hour of the day from 0 to 23 (10 = 10:00).")
         return data
+
+
+class SignalConditionInline(admin.TabularInline):
+    """A trigger's extra conditions, edited on its page; all of them must hold (validated by the model)."""
+
+    model = SignalCondition
+    extra = 0
+    fields = (
+        "order",
+        "kind",
+        "metric",
+        "subject",
+        "compare",
+        "denominator_metric",
+        "denominator_field",
+        "operator",
+        "threshold",
+        "value",
+        "window_days",
+        "persistence_days",
+        "direction",
+    )
+    verbose_name = "condition (all must hold)"
+    verbose_name_plural = "conditions (all must hold besides the metric above)"
 
 
 @admin.register(SignalDefinition)
 class SignalAdmin(SimpleHistoryAdmin):
     form = SignalForm
+    inlines = (SignalConditionInline,)
+    readonly_fields = ("summary",)
     # Adds "Preview impact (last 12 months)": posts the unsaved form to dashboards.backtest_views.
     change_form_template = "dashboards/backtest/signal_change_form.html"
     # Fits 1366 px beside admin's sidebar with Threshold in view (key and order are in the form; the
@@ -128,7 +157,7 @@ class SignalAdmin(SimpleHistoryAdmin):
     search_fields = ("name", "key", "metric")
     history_list_display = ("threshold", "points", "active")
     fieldsets = (
-        (None, {"fields": ("key", "name", "active", "order", "priority", "points")}),
+        (None, {"fields": ("summary", "key", "name", "active", "order", "priority", "points")}),
         (
             "Condition",
             {
@@ -144,9 +173,29 @@ class SignalAdmin(SimpleHistoryAdmin):
                 )
             },
         ),
+        (
+            "Scope and timing",
+            {
+                "fields": (
+                    "segments",
+                    "tiers",
+                    "cooldown_days",
+                    "delay_hours",
+                    "deliver_hour",
+                    "evaluate_on_arrival",
+                )
+            },
+        ),
         ("Commercial gap", {"fields": ("expansion_type", "target", "default_uplift", "hypothesis")}),
         ("What to say", {"fields": ("opening_angle", "discovery_questions")}),
     )
+
+    @admin.display(description="In plain words")
+    def summary(self, obj: SignalDefinition) -> str:
+        """The saved trigger read aloud: its metric, every condition, scope, timing and cooldown."""
+        if obj is None or obj.pk is None:
+            return "Save to see the trigger in plain words."
+        return triggers.summary(selectors.signal_spec(obj))
 
     @admin.display(description="Fires when", ordering="metric")
     def condition(self, obj: SignalDefinition) -> str:

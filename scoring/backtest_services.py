@@ -370,16 +370,11 @@ def config_with_policy(base: cfg.ScoringConfig, policy: cfg.PolicySpec) -> cfg.S
 
 
 def spec_to_dict(spec: cfg.SignalSpec) -> dict[str, Any]:
-    data = dataclasses.asdict(spec)
-    data["discovery_questions"] = list(spec.discovery_questions)
-    return data
+    return cfg.signal_to_dict(spec)
 
 
 def spec_from_dict(data: Mapping[str, Any]) -> cfg.SignalSpec:
-    fields = {f.name for f in dataclasses.fields(cfg.SignalSpec)}
-    values = {k: v for k, v in data.items() if k in fields}
-    values["discovery_questions"] = tuple(values.get("discovery_questions") or ())
-    return cfg.SignalSpec(**values)
+    return cfg.signal_from_dict(data)
 
 
 # --------------------------------------------------------------------------------------------------

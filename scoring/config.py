@@ -6,7 +6,10 @@ engine never touches the ORM (and a backtest can pass an edited, unsaved copy).
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 PRIORITY_HIGH = "high"
 PRIORITY_MEDIUM = "medium"
@@ -240,3 +243,20 @@ class ScoringConfig:
     @property
     def lookback_days(self) -> int:
         return max((s.lookback_days for s in self.reading_signals), default=1)
+
+
+def signal_to_dict(spec: SignalSpec) -> dict[str, Any]:
+    """A signal as plain JSON-able data (a Celery message, a stored backtest run)."""
+    return dataclasses.asdict(spec)
+
+
+def signal_from_dict(data: Mapping[str, Any]) -> SignalSpec:
+    """The inverse of ``signal_to_dict``; unknown keys are ignored, lists become tuples."""
+    names = {f.name for f in dataclasses.fields(SignalSpec)}
+    values = {k: v for k, v in data.items() if k in names}
+    for key in ("discovery_questions", "segments", "tiers"):
+        values[key] = tuple(values.get(key) or ())
+    values["conditions"] = tuple(
+        c if isinstance(c, ConditionSpec) else ConditionSpec(**c) for c in values.get("conditions") or ()
+    )
+    return SignalSpec(**values)

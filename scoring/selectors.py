@@ -50,7 +50,7 @@ def signal_spec(signal: SignalDefinition) -> cfg.SignalSpec:
         opening_angle=signal.opening_angle,
         hypothesis=signal.hypothesis,
         discovery_questions=tuple(q.strip() for q in signal.discovery_questions.splitlines() if q.strip()),
-        conditions=tuple(c.as_spec() for c in signal.conditions.all()),
+        conditions=tuple(c.as_spec() for c in signal.conditions.all()) if signal.pk else (),
         segments=_listed(signal.segments),
         tiers=_listed(signal.tiers),
         cooldown_days=signal.cooldown_days,

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from scoring import readings, selectors, services
-from scoring.config import GateSpec, PolicySpec, ScoringConfig, SignalSpec
+from scoring.config import GateSpec, PolicySpec, ScoringConfig, signal_from_dict
 
 logger = logging.getLogger(__name__)
 
@@ -22,9 +22,7 @@ def _config_to_wire(config: ScoringConfig) -> dict:
 
 
 def _config_from_wire(data: dict) -> ScoringConfig:
-    signals = tuple(
-        SignalSpec(**{**s, "discovery_questions": tuple(s["discovery_questions"])}) for s in data["signals"]
-    )
+    signals = tuple(signal_from_dict(s) for s in data["signals"])
     gates = tuple(GateSpec(**{**g, "segments": tuple(g["segments"])}) for g in data["gates"])
     return ScoringConfig(
         signals=signals, gates=gates, policy=PolicySpec(**data["policy"]), version=data["version"]
