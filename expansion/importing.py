@@ -524,12 +524,22 @@ def validate_expansions(
     return c.result(rows)
 
 
+class _NotFinite(ValueError):
+    """NaN or Infinity in JSON text (Python reads them; the database's JSON type refuses them)."""
+
+
+def _refuse_constant(name: str):
+    raise _NotFinite(name)
+
+
 def _json_object_problem(text: str) -> str | None:
     """Why ``text`` is not a JSON object (None when it is one, or blank: no properties)."""
     if not text:
         return None
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_refuse_constant)
+    except _NotFinite as exc:
+        return f"holds {exc}, which JSON does not allow; write null or a number"
     except ValueError as exc:
         return f"is not valid JSON ({exc.msg} at character {exc.pos}); expected a JSON object such as {{}}"
     if not isinstance(value, dict):

@@ -218,7 +218,10 @@ class ProductEvent(models.Model):
     warehouse source or ``POST /api/events/``. Written once per event id: a repeat is skipped."""
 
     event_id = models.CharField(max_length=128, unique=True)
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="product_events")
+    # db_index=False: the (account, occurred_at) index below serves lookups by account too.
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="product_events", db_index=False
+    )
     occurred_at = models.DateTimeField(help_text="When it happened (UTC).")
     event = models.CharField(
         max_length=120, db_index=True, help_text="Event name, e.g. invite_blocked_seat_limit."

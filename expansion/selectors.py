@@ -25,7 +25,7 @@ def events_frame(
 
     Columns: ``account`` (int pk), ``event`` (str), ``occurred_at`` (datetime64, UTC); empty with
     those columns when nothing matches."""
-    names = sorted(set(names))
+    names = sorted({names} if isinstance(names, str) else set(names))
     if not names:
         return _events(pd.DataFrame.from_records([], columns=EVENT_COLUMNS))
     # Only the model's table name and %s marks are formatted in; every value is a parameter.

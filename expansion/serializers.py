@@ -48,20 +48,31 @@ class EventInSerializer(serializers.Serializer):
     """One product event of ``POST /api/events/``; the events.csv rules check the values."""
 
     event_id = serializers.CharField(
-        required=False, allow_blank=True, max_length=None, help_text="Unique id (at most 128 characters)."
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        max_length=None,
+        help_text="Required: the event's unique id (at most 128 characters).",
     )
-    account_id = serializers.CharField(required=False, allow_blank=True, help_text="A known account id.")
+    account_id = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, help_text="Required: a known account id."
+    )
     occurred_at = serializers.CharField(
         required=False,
         allow_blank=True,
-        help_text="ISO 8601 datetime (no offset = UTC); at most 1 day in the future.",
+        allow_null=True,
+        help_text="Required: ISO 8601 datetime (no offset = UTC); at most 1 day in the future.",
     )
     event = serializers.CharField(
         required=False,
         allow_blank=True,
-        help_text="Event name (at most 120 characters of a-z 0-9 _ . : -), e.g. invite_blocked_seat_limit.",
+        allow_null=True,
+        help_text="Required: the event name (at most 120 characters of a-z 0-9 _ . : -), e.g. "
+        "invite_blocked_seat_limit.",
     )
-    properties = serializers.JSONField(required=False, help_text="A JSON object; missing = {}.")
+    properties = serializers.JSONField(
+        required=False, allow_null=True, help_text="Optional: a JSON object; missing or null = {}."
+    )
 
 
 class EventsIngestSerializer(serializers.Serializer):

@@ -206,6 +206,11 @@ LONG_NAME = "a" * 121
             "events.csv:5: properties: is a JSON list, not an object; expected a JSON object such as {}",
             id="properties-a-list",
         ),
+        pytest.param(
+            'E-9,A-1,2025-05-03,x,"{""seats"": NaN}"',
+            "events.csv:5: properties: holds NaN, which JSON does not allow; write null or a number",
+            id="properties-nan",
+        ),
     ],
 )
 def test_a_bad_row_rejects_the_whole_file_with_its_reason(accounts, sent, row, error):
@@ -430,6 +435,7 @@ def test_a_bad_event_rejects_the_batch_with_every_problem(
                 event(4, properties=[1]),
                 event(5, event="Seat Limit"),
                 {"event_id": "E-6", "account_id": "A-1", "occurred_at": "2025-05-01"},
+                event(7, account=None, event=None, properties=None),
             ],
         )
 
@@ -444,6 +450,8 @@ def test_a_bad_event_rejects_the_batch_with_every_problem(
             "events[4].event: 'Seat Limit' is not an event name; use only lower-case letters, digits "
             "and _ . : -",
             "events[5].event: required value is missing",
+            "events[6].account_id: required value is missing",
+            "events[6].event: required value is missing",
         ]
     }
     assert ProductEvent.objects.count() == 0
