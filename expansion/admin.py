@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied
 
-from expansion.models import EQL, Account, Activity, Expansion, Metric, UsageSnapshot, User
+from expansion.models import EQL, Account, Activity, Expansion, Metric, ProductEvent, UsageSnapshot, User
 from expansion.roles import PRIVILEGED_ROLES, is_privileged_account, may_manage_privileged
 from expansion.services import assign_role_group
 
@@ -121,6 +121,32 @@ class ActivityAdmin(admin.ModelAdmin):
     date_hierarchy = "occurred_at"
     list_select_related = ("account",)
     raw_id_fields = ("account", "actor", "eql")
+
+
+@admin.register(ProductEvent)
+class ProductEventAdmin(admin.ModelAdmin):
+    """Product events as received (events.csv, warehouse sources, ``POST /api/events/``); read-only:
+    an event is written once by its event id and never edited here."""
+
+    list_display = ("event_id", "account", "event", "occurred_at", "received_at")
+    list_filter = ("event",)
+    search_fields = ("event_id", "account__account_id")
+    date_hierarchy = "occurred_at"
+    list_select_related = ("account",)
+    show_full_result_count = False
+    actions = None
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(Expansion)

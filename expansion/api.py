@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from expansion import serializers
 from expansion.importing import FILE_ORDER
 from expansion.models import Role
-from expansion.services import ImportRejected, import_file
+from expansion.services import EventsRejected, ImportRejected, events_ingest, import_file
 
 logger = logging.getLogger(__name__)
 
@@ -192,3 +192,83 @@ class ImportFileView(APIView):
             {"file": exc.name, "errors": exc.errors, "detail": str(exc)}
         ).data
         return Response(data, status=status.HTTP_400_BAD_REQUEST)
+
+
+def error_lines(errors, prefix: str = "") -> list[str]:
+    """A serializer's nested errors as ``events[3].occurred_at: reason`` lines."""
+    if isinstance(errors, dict):
+        lines = []
+        for key, value in errors.items():
+            if key == "non_field_errors":
+                path = prefix
+            elif isinstance(key, int):
+                path = f"{prefix}[{key}]"
+            else:
+                path = f"{prefix}.{key}" if prefix else str(key)
+            lines += error_lines(value, path)
+        return lines
+    if isinstance(errors, list):
+        if all(isinstance(e, str) for e in errors):
+            return [f"{prefix or 'body'}: {e}" for e in errors]
+        lines = []
+        for index, value in enumerate(errors):
+            if value:
+                lines += error_lines(value, f"{prefix}[{index}]")
+        return lines
+    return [f"{prefix or 'body'}: {errors}"]
+
+
+class EventsView(APIView):
+    """``POST /api/events/``: a batch of product events, validated like events.csv, all or nothing."""
+
+    permission_classes = [IsAuthenticated, IsRevOps]
+
+    @extend_schema(
+        operation_id="events_ingest",
+        summary="Send product events",
+        description=(
+            "Stores up to 1000 product events by the events.csv rules (contract.md): event_id unique "
+            "(at most 128 characters), a known account_id, occurred_at an ISO 8601 datetime (no offset = "
+            "UTC) at most 1 day in the future, event a name of a-z 0-9 _ . : - (at most 120), properties "
+            "a JSON object (optional). All or nothing: a batch with any invalid event is refused with "
+            "every problem as `events[i].field: reason`. Idempotent by event_id: an id already stored is "
+            "counted under `duplicates` and skipped. 201 when anything was created, else 200. Who may "
+            "send: as for the import (RevOps or a superuser; session or token)."
+        ),
+        tags=["import"],
+        request=serializers.EventsIngestSerializer,
+        responses={
+            200: OpenApiResponse(
+                serializers.EventsResultSerializer, description="Nothing new (all duplicates)."
+            ),
+            201: OpenApiResponse(serializers.EventsResultSerializer, description="New events were stored."),
+            400: OpenApiResponse(
+                serializers.EventsRejectedSerializer,
+                description="The batch was refused whole; nothing from it was written.",
+                examples=[
+                    OpenApiExample(
+                        "Rejected",
+                        value={
+                            "errors": [
+                                "events[3].occurred_at: cannot read 'soon' as an ISO date "
+                                "(YYYY-MM-DD) or datetime"
+                            ]
+                        },
+                    )
+                ],
+            ),
+            401: OpenApiResponse(serializers.DetailSerializer, description="Not authenticated."),
+            403: OpenApiResponse(serializers.DetailSerializer, description="Only RevOps may send events."),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        body = serializers.EventsIngestSerializer(data=request.data)
+        if not body.is_valid():
+            return Response({"errors": error_lines(body.errors)}, status=status.HTTP_400_BAD_REQUEST)
+        try:
+            result = events_ingest(rows=body.validated_data["events"], by=request.user)
+        except EventsRejected as exc:
+            logger.info("api events rejected user=%s problems=%d", request.user, len(exc.errors))
+            return Response({"errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
+        data = serializers.EventsResultSerializer(result.as_dict()).data
+        return Response(data, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)

@@ -6,6 +6,7 @@ every problem found, as ``file:line: column: reason`` messages a RevOps person c
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 #: Files in the order they must load (later files refer to earlier ones).
-FILE_ORDER = ("users.csv", "accounts.csv", "usage.csv", "activities.csv", "expansions.csv")
+FILE_ORDER = ("users.csv", "accounts.csv", "usage.csv", "activities.csv", "expansions.csv", "events.csv")
 
 ROLES = ("AE", "CSM", "Manager", "RevOps", "Finance")
 SEGMENTS = ("SMB", "MidMarket", "Enterprise")
@@ -47,12 +48,14 @@ REQUIRED_COLUMNS = {
         "expansion_type",
         "contract_arr_at_close",
     ),
+    "events.csv": ("event_id", "account_id", "occurred_at", "event"),
 }
 ID_COLUMN = {
     "users.csv": "email",
     "accounts.csv": "account_id",
     "activities.csv": "activity_id",
     "expansions.csv": "opportunity_id",
+    "events.csv": "event_id",
 }
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 #: Money columns are stored with 12 digits before the decimal point (DecimalField(14, 2)).
@@ -78,7 +81,15 @@ MAX_LENGTH = {
     "metric": 120,
     "owned_modules": 2000,
     "crm_account_id": 18,
+    "event_id": 128,
+    "event": 120,
 }
+#: Product event names: lower-case letters, digits and ``_ . : -`` (``invite_blocked_seat_limit``).
+EVENT_NAME_RE = re.compile(r"^[a-z0-9_.:-]+$")
+#: How far past the server's clock an event's occurred_at may be (clock skew), not more.
+EVENT_FUTURE_TOLERANCE = pd.Timedelta(days=1)
+#: Events one ``POST /api/events/`` may carry; a larger batch is refused whole.
+MAX_EVENTS_PER_REQUEST = 1000
 #: First line of data in a CSV file (line 1 is the header).
 FIRST_DATA_LINE = 2
 
@@ -508,6 +519,106 @@ def validate_expansions(
             "expansion_arr": arr,
             "expansion_type": kind,
             "contract_arr_at_close": at_close,
+        }
+    )
+    return c.result(rows)
+
+
+class _NotFinite(ValueError):
+    """NaN or Infinity in JSON text (Python reads them; the database's JSON type refuses them)."""
+
+
+def _refuse_constant(name: str):
+    raise _NotFinite(name)
+
+
+def _json_object_problem(text: str) -> str | None:
+    """Why ``text`` is not a JSON object (None when it is one, or blank: no properties)."""
+    if not text:
+        return None
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant)
+    except _NotFinite as exc:
+        return f"holds {exc}, which JSON does not allow; write null or a number"
+    except ValueError as exc:
+        return f"is not valid JSON ({exc.msg} at character {exc.pos}); expected a JSON object such as {{}}"
+    if not isinstance(value, dict):
+        return f"is a JSON {type(value).__name__}, not an object; expected a JSON object such as {{}}"
+    return None
+
+
+def events_batch_problem(count: int) -> str | None:
+    """Why a batch of ``count`` API events is refused whole (None when it is small enough)."""
+    if count <= MAX_EVENTS_PER_REQUEST:
+        return None
+    return (
+        f"{count:,} events in one request; at most {MAX_EVENTS_PER_REQUEST:,} are allowed, "
+        "send them in batches"
+    )
+
+
+def _first_on_line(line: int) -> str:
+    return f"first on line {line}"
+
+
+def validate_events(
+    frame: pd.DataFrame,
+    first_line: int,
+    seen: dict[str, int],
+    account_pk: Callable[[pd.Series], pd.Series],
+    *,
+    now: pd.Timestamp,
+    where: Callable[[int], str] = _first_on_line,
+    scope: str = "this file",
+) -> Checked:
+    """Validate product event rows (events.csv, a source's ``events`` input, ``POST /api/events/``).
+
+    ``seen`` maps event ids of earlier chunks to their line; ``account_pk`` maps account ids to our
+    pks (NaN when unknown); an event more than EVENT_FUTURE_TOLERANCE after ``now`` is refused.
+    ``where``/``scope`` word the duplicate message (a file's lines, or an API batch's items)."""
+    c = _Collector("events.csv", frame, first_line)
+    event_id = c.required("event_id")
+    present = event_id != ""
+    lines = pd.Series(c.lines, index=frame.index)
+    first = event_id.map(seen).fillna(lines.groupby(event_id.to_numpy()).transform("min")).astype("int64")
+    duplicate = (present & (first != lines)).to_numpy()
+    c.bad |= duplicate
+    for idx in np.flatnonzero(duplicate):
+        reason = f"duplicate event_id {event_id.iloc[idx]!r} in {scope} ({where(int(first.iloc[idx]))})"
+        c.errors.append(RowError(c.name, int(c.lines[idx]), "event_id", reason))
+    for value, line in zip(event_id[present & ~duplicate], lines[present & ~duplicate], strict=True):
+        seen.setdefault(value, int(line))
+    account_id = c.required("account_id")
+    pk = account_pk(account_id)
+    c.flag((account_id != "") & pk.isna(), "account_id", lambda v: f"unknown account {v.strip()!r}")
+    occurred = c.date("occurred_at", with_time=True)
+    latest = now + EVENT_FUTURE_TOLERANCE
+    c.flag(
+        (occurred.notna() & (occurred > latest)).to_numpy(),
+        "occurred_at",
+        lambda v: f"{v.strip()} is more than 1 day in the future (server time {now:%Y-%m-%dT%H:%M}Z)",
+    )
+    event = c.required("event")
+    c.flag(
+        (event != "") & ~event.str.match(EVENT_NAME_RE),
+        "event",
+        lambda v: f"{v.strip()!r} is not an event name; use only lower-case letters, digits and _ . : -",
+    )
+    properties = c.text("properties")
+    c.flag(
+        properties.map(lambda v: _json_object_problem(v) is not None).to_numpy(dtype=bool),
+        "properties",
+        lambda v: _json_object_problem(str(v).strip()),
+    )
+    rows = pd.DataFrame(
+        {
+            "event_id": event_id,
+            "account": pk,
+            "occurred_at": occurred,
+            "event": event,
+            "properties": properties.map(
+                lambda v: json.loads(v) if v and _json_object_problem(v) is None else {}
+            ),
         }
     )
     return c.result(rows)

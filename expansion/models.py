@@ -213,6 +213,31 @@ class Activity(models.Model):
         return f"{self.get_type_display()} on {self.account_id} at {self.occurred_at:%Y-%m-%d}"
 
 
+class ProductEvent(models.Model):
+    """Something a user did in the product (e.g. ``invite_blocked_seat_limit``), from events.csv, a
+    warehouse source or ``POST /api/events/``. Written once per event id: a repeat is skipped."""
+
+    event_id = models.CharField(max_length=128, unique=True)
+    # db_index=False: the (account, occurred_at) index below serves lookups by account too.
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="product_events", db_index=False
+    )
+    occurred_at = models.DateTimeField(help_text="When it happened (UTC).")
+    event = models.CharField(
+        max_length=120, db_index=True, help_text="Event name, e.g. invite_blocked_seat_limit."
+    )
+    properties = models.JSONField(default=dict, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name = "product event"
+        indexes = [models.Index(fields=["account", "occurred_at"], name="product_event_account_time")]
+
+    def __str__(self) -> str:
+        return f"{self.event} on {self.account_id} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
 class ExpansionStatus(models.TextChoices):
     WON = "won", "Won"
     LOST = "lost", "Lost"
@@ -485,6 +510,7 @@ class SourceInputName(models.TextChoices):
     USAGE = "usage", "usage"
     ACTIVITIES = "activities", "activities"
     EXPANSIONS = "expansions", "expansions"
+    EVENTS = "events", "events"
 
 
 class WarehouseSource(models.Model):

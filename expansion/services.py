@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import io
+import json
 import logging
 import re
 import time
@@ -16,12 +17,14 @@ from typing import IO
 import pandas as pd
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
+from django.utils import timezone
 
 from expansion import demo, importing
 from expansion.importing import RowError
-from expansion.models import Account, Activity, Expansion, Metric, Role, UsageChange, User
+from expansion.models import Account, Activity, Expansion, Metric, ProductEvent, Role, UsageChange, User
 from expansion.money import to_cents
 from expansion.roles import may_manage_privileged
+from expansion.signals import events_received
 
 logger = logging.getLogger(__name__)
 
@@ -327,9 +330,13 @@ class AccountsImporter(_FileImporter):
         self.add(*_upsert(Account, "account_id", records))
 
 
-def _account_pk_lookup() -> Callable[[pd.Series], pd.Series]:
-    """Account ids -> our pks (NaN when unknown), as the usage rules take them."""
-    pk_by_id = pd.Series(dict(Account.objects.values_list("account_id", "pk")), dtype="float64")
+def _account_pk_lookup(account_ids: Iterable[str] | None = None) -> Callable[[pd.Series], pd.Series]:
+    """Account ids -> our pks (NaN when unknown), as the usage rules take them; ``account_ids`` limits
+    the lookup to those ids (default: every account)."""
+    accounts = (
+        Account.objects.all() if account_ids is None else Account.objects.filter(account_id__in=account_ids)
+    )
+    pk_by_id = pd.Series(dict(accounts.values_list("account_id", "pk")), dtype="float64")
     return lambda ids: ids.map(pk_by_id)
 
 
@@ -513,10 +520,140 @@ class ExpansionsImporter(_FileImporter):
         self.add(*_upsert(Expansion, "opportunity_id", records))
 
 
+#: Event ids looked up per query when checking which events are already stored.
+EVENT_LOOKUP_BATCH = 5000
+
+
+class EventsImporter(_FileImporter):
+    """Product events: validated whole, then only event ids not yet stored are written (a repeat is
+    skipped and counted as unchanged). After the commit, ``events_received`` is sent once."""
+
+    name = "events.csv"
+
+    def __init__(self, progress, by=None, *, where=None, scope: str = "this file", account_ids=None, **kw):
+        super().__init__(progress, by, **kw)
+        self.seen: dict[str, int] = {}
+        #: ``account_ids``: look up only these (an API batch), not every account.
+        self.account_pk = _account_pk_lookup(account_ids)
+        self.now = pd.Timestamp(timezone.now()).tz_convert("UTC")
+        self.wording = {"scope": scope, **({"where": where} if where else {})}
+        self.new_accounts: set[int] = set()
+        self.new_events: set[str] = set()
+
+    def validate(self, chunk, first_line):
+        return importing.validate_events(
+            chunk, first_line, self.seen, self.account_pk, now=self.now, **self.wording
+        )
+
+    def write(self, rows):
+        ids = rows["event_id"].tolist()
+        stored: set[str] = set()
+        for start in range(0, len(ids), EVENT_LOOKUP_BATCH):
+            batch = ids[start : start + EVENT_LOOKUP_BATCH]
+            stored.update(ProductEvent.objects.filter(event_id__in=batch).values_list("event_id", flat=True))
+        new = rows[~rows["event_id"].isin(stored)]
+        objects = [
+            ProductEvent(
+                event_id=r.event_id,
+                account_id=int(r.account),
+                occurred_at=r.occurred_at.to_pydatetime(),
+                event=r.event,
+                properties=r.properties,
+            )
+            for r in new.itertuples(index=False)
+        ]
+        # ignore_conflicts: an event id stored by a concurrent writer since the lookup is a repeat too.
+        ProductEvent.objects.bulk_create(objects, batch_size=2000, ignore_conflicts=True)
+        self.new_accounts.update(int(pk) for pk in new["account"].unique())
+        self.new_events.update(new["event"].unique().tolist())
+        self.add(len(objects), 0)
+
+    def finish(self):
+        if self.errors or not self.new_events:
+            return
+        account_pks, events = sorted(self.new_accounts), sorted(self.new_events)
+        transaction.on_commit(
+            lambda: events_received.send(sender=ProductEvent, account_pks=account_pks, events=events)
+        )
+
+
 IMPORTERS: dict[str, type[_FileImporter]] = {
     cls.name: cls
-    for cls in (UsersImporter, AccountsImporter, UsageImporter, ActivitiesImporter, ExpansionsImporter)
+    for cls in (
+        UsersImporter,
+        AccountsImporter,
+        UsageImporter,
+        ActivitiesImporter,
+        ExpansionsImporter,
+        EventsImporter,
+    )
 }
+
+#: What ``POST /api/events/`` reads of each event (the events.csv columns).
+EVENT_FIELDS = ("event_id", "account_id", "occurred_at", "event", "properties")
+
+
+@dataclass(frozen=True)
+class EventsResult:
+    received: int
+    created: int
+    duplicates: int
+
+    def as_dict(self) -> dict:
+        return {"received": self.received, "created": self.created, "duplicates": self.duplicates}
+
+
+class EventsRejected(Exception):
+    """A batch of events had invalid items; nothing from it was written."""
+
+    def __init__(self, errors: list[str]):
+        self.errors = errors
+        super().__init__(f"events rejected: {len(errors)} problem(s); nothing from this batch was written")
+
+
+def _event_text(name: str, value) -> str:
+    """One API event field as the events.csv text the rules read (properties as JSON text)."""
+    if value is None:
+        return ""
+    if name == "properties" or isinstance(value, dict | list):
+        return json.dumps(value)
+    return str(value)
+
+
+def events_ingest(*, rows: list[dict], by: User | None) -> EventsResult:
+    """Store a batch of product events (``POST /api/events/``) by the events.csv rules, all or nothing.
+
+    An event id already stored is a duplicate (skipped, not an error); a batch with any invalid item
+    raises ``EventsRejected`` with one ``events[i].field: reason`` per problem and writes nothing.
+    At most ``importing.MAX_EVENTS_PER_REQUEST`` events per batch."""
+    if problem := importing.events_batch_problem(len(rows)):
+        raise EventsRejected([f"events: {problem}"])
+    if not rows:
+        return EventsResult(received=0, created=0, duplicates=0)
+    frame = pd.DataFrame(
+        {name: [_event_text(name, row.get(name)) for row in rows] for name in EVENT_FIELDS}, dtype=object
+    )
+    importer = EventsImporter(
+        Progress(),
+        by,
+        where=lambda index: f"first at events[{index}]",
+        scope="this request",
+        account_ids=sorted({text.strip() for text in frame["account_id"]}),
+        label="events",
+    )
+    try:
+        with transaction.atomic():
+            result = importer.run_batches([(frame, 0)])
+    except ImportRejected as exc:
+        errors = sorted(set(importer.errors)) or exc.errors
+        raise EventsRejected(
+            [
+                f"events[{e.line}].{e.column}: {e.reason}" if isinstance(e, RowError) else str(e)
+                for e in errors
+            ]
+        ) from exc
+    logger.info("events ingest by=%s received=%d created=%d", by, len(rows), result.created)
+    return EventsResult(received=len(rows), created=result.created, duplicates=len(rows) - result.created)
 
 
 def usage_changed(*, first_date, last_date, rows: int = 0) -> UsageChange:

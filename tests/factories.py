@@ -23,6 +23,7 @@ from expansion.models import (
     ExpansionType,
     Metric,
     PlanTier,
+    ProductEvent,
     Role,
     Route,
     Segment,
@@ -132,6 +133,19 @@ class ExpansionFactory(factory.django.DjangoModelFactory):
     expansion_arr = Decimal("12000.00")
     expansion_type = ExpansionType.SEATS
     contract_arr_at_close = factory.LazyAttribute(lambda o: o.account.contract_arr)
+
+
+class ProductEventFactory(factory.django.DjangoModelFactory):
+    """A seat-limit invite block on an account, now."""
+
+    class Meta:
+        model = ProductEvent
+
+    event_id = factory.Sequence(lambda n: f"EV-{n:06d}")
+    account = factory.SubFactory(AccountFactory)
+    occurred_at = factory.LazyFunction(timezone.now)
+    event = "invite_blocked_seat_limit"
+    properties = factory.LazyFunction(dict)
 
 
 class EQLFactory(factory.django.DjangoModelFactory):

@@ -76,6 +76,19 @@ PAYLOADS: dict[str, dict] = {
     "attribution-correct": {"json": {"reason": "Matrix: may this role correct credit?", "percent": 50}},
     # A RevOps user (not a superuser) may not create a RevOps user (#13): 400, nothing written.
     "api-import": {"csv": "email,name,role\nmatrix-escalation@example.com,Escalation,RevOps\n"},
+    # A new product event on an account the matrix data has (created only where posting is allowed).
+    "api-events": {
+        "json": {
+            "events": [
+                {
+                    "event_id": "matrix-event-1",
+                    "account_id": "ACC-MATRIX",
+                    "occurred_at": "2026-01-05T10:00:00Z",
+                    "event": "invite_blocked_seat_limit",
+                }
+            ]
+        }
+    },
     # RevOps escalating its own account (the admin user object is the RevOps user): refused (#13).
     "admin:expansion_user_change": {"form": "escalation"},
     "admin:auth_user_password_change": {
@@ -373,6 +386,19 @@ admin:expansion_attributionentry_change              GET     login  login  login
 admin:expansion_attributionentry_change              POST    login  login  login    login  login   403    login
 admin:expansion_attributionentry_object              GET     login  login  login    login  login   ok     login
 admin:expansion_attributionentry_object              POST    login  login  login    login  login   ok     login
+
+admin:expansion_productevent_changelist              GET     login  login  login    login  login   ok     login
+admin:expansion_productevent_changelist              POST    login  login  login    login  login   ok     login
+admin:expansion_productevent_add                     GET     login  login  login    login  login   403    login
+admin:expansion_productevent_add                     POST    login  login  login    login  login   403    login
+admin:expansion_productevent_history                 GET     login  login  login    login  login   ok     login
+admin:expansion_productevent_history                 POST    login  login  login    login  login   ok     login
+admin:expansion_productevent_delete                  GET     login  login  login    login  login   403    login
+admin:expansion_productevent_delete                  POST    login  login  login    login  login   403    login
+admin:expansion_productevent_change                  GET     login  login  login    login  login   ok     login
+admin:expansion_productevent_change                  POST    login  login  login    login  login   403    login
+admin:expansion_productevent_object                  GET     login  login  login    login  login   ok     login
+admin:expansion_productevent_object                  POST    login  login  login    login  login   ok     login
 
 admin:scoring_signaldefinition_simple_history        GET     login  login  login    login  login   ok     login
 admin:scoring_signaldefinition_simple_history        POST    login  login  login    login  login   ok     login
@@ -718,6 +744,11 @@ api-import                                           POST    401    403    403  
 api-import                                           PUT     401    403    403      403    403     405    403
 api-import                                           PATCH   401    403    403      403    403     405    403
 api-import                                           DELETE  401    403    403      403    403     405    403
+api-events                                           GET     401    403    403      403    403     405    403
+api-events                                           POST    401    403    403      403    403     ok     403
+api-events                                           PUT     401    403    403      403    403     405    403
+api-events                                           PATCH   401    403    403      403    403     405    403
+api-events                                           DELETE  401    403    403      403    403     405    403
 
 eql-list                                             GET     401    ok     ok       ok     ok      ok     ok
 eql-list                                             POST    401    405    405      405    405     405    405

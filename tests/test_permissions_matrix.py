@@ -37,6 +37,7 @@ from tests.factories import (
     EQLFactory,
     ExpansionFactory,
     MetricFactory,
+    ProductEventFactory,
     UsageSnapshotFactory,
     UserFactory,
 )
@@ -189,7 +190,7 @@ def build_world() -> dict:
     csm = UserFactory(role=Role.CSM, email="csm@example.com", manager=manager)
     revops = UserFactory(role=Role.REVOPS, email="revops@example.com", is_staff=True)
     finance = UserFactory(role=Role.FINANCE, email="finance@example.com")
-    account = AccountFactory(ae=ae, csm=csm)
+    account = AccountFactory(ae=ae, csm=csm, account_id="ACC-MATRIX")  # api-events posts to it
     eql = EQLFactory(account=account, owner=ae, csm=csm, status="contacted")
     won = EQLFactory(account=AccountFactory(ae=ae, csm=csm), owner=ae, csm=csm, status="proposal_sent")
     eql_transition(eql_id=won.pk, user=ae, event="won", expansion_arr=Decimal("12000"))
@@ -198,6 +199,7 @@ def build_world() -> dict:
     UsageSnapshotFactory(account=account, metric=metric)
     ActivityFactory(account=account, actor=ae)
     ExpansionFactory(account=account)
+    ProductEventFactory(account=account)
     notification = Notification.objects.create(recipient=ae, eql=eql, kind="new_eql", subject="s", body="b")
     delivery = Delivery.objects.create(notification=notification, channel="slack")
     # Slack app records (admin: RevOps reads the message log, interactions and the user cache).

@@ -22,9 +22,11 @@ import sqlalchemy as sa
 
 #: Rows per batch: bounds memory whatever the size of the table.
 BATCH_ROWS = 100_000
-INPUTS = ("users", "accounts", "usage", "activities", "expansions")
+INPUTS = ("users", "accounts", "usage", "activities", "expansions", "events")
 #: The watermark column used when an input names none (only when the result has that column).
-DEFAULT_WATERMARK = {name: ("date" if name == "usage" else "updated_at") for name in INPUTS}
+DEFAULT_WATERMARK = {
+    name: {"usage": "date", "events": "occurred_at"}.get(name, "updated_at") for name in INPUTS
+}
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 

@@ -17,7 +17,7 @@ from tests.factories import AccountFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-FILES = ["users.csv", "accounts.csv", "usage.csv", "activities.csv", "expansions.csv"]
+FILES = ["users.csv", "accounts.csv", "usage.csv", "activities.csv", "expansions.csv", "events.csv"]
 #: USERS without its RevOps row: the people a RevOps user may import (only a superuser adds RevOps/Finance).
 TEAM = USERS.replace("olli@example.com,Olli Ops,RevOps,,\n", "")
 BAD_ACCOUNTS = ACCOUNTS.replace("A-3,Initech,SMB,Starter,6000.50", "A-3,Initech,Tiny,Starter,-5")
