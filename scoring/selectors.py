@@ -7,8 +7,9 @@ from collections.abc import Iterable
 
 import pandas as pd
 from django.db import connection
+from django.db.models import Count
 
-from expansion.models import EQL, OPEN_STATUSES, Account, Expansion, Metric, UsageSnapshot
+from expansion.models import EQL, OPEN_STATUSES, Account, Expansion, Metric, ProductEvent, UsageSnapshot
 from scoring import config as cfg
 from scoring.models import EqlPolicy, Gate, SignalCondition, SignalDefinition, TriggerCrossing
 
@@ -198,7 +199,33 @@ def _event_counts(
         for c in s.conditions
         if c.kind == cfg.CONDITION_EVENT_COUNT
     }
-    return {pair: pd.Series(dtype=float) for pair in wanted}
+    out = {}
+    for event, days in sorted(wanted):
+        rows = (
+            ProductEvent.objects.filter(
+                account_id__gte=pk_range[0],
+                account_id__lte=pk_range[1],
+                event=event,
+                occurred_at__gt=at - dt.timedelta(days=days),
+                occurred_at__lte=at,
+            )
+            .values("account_id")
+            .annotate(n=Count("pk"))
+            .values_list("account_id", "n")
+        )
+        out[(event, days)] = pd.Series(dict(rows), dtype=float)
+    return out
+
+
+def arrival_event_names(config: cfg.ScoringConfig) -> set[str]:
+    """Events whose arrival scores their accounts at once (event conditions of on-arrival triggers)."""
+    return {
+        c.subject
+        for s in config.signals
+        if s.evaluate_on_arrival
+        for c in s.conditions
+        if c.kind == cfg.CONDITION_EVENT_COUNT
+    }
 
 
 PUSHDOWN_ACCOUNT_COLUMNS = (

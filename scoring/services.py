@@ -495,7 +495,9 @@ def scoring_pass_heartbeats(*, pass_id: int, every: float | None = None) -> Iter
         thread.join(timeout=every + 30)
 
 
-def scoring_pass_finish(*, scoring_pass: ScoringPass, counts: ChunkCounts, error: str = "") -> ScoringPass:
+def scoring_pass_finish(
+    *, scoring_pass: ScoringPass, counts: ChunkCounts, error: str = "", accounts_only: bool = False
+) -> ScoringPass:
     """Record the outcome of a running pass. A pass the watchdog abandoned meanwhile stays failed (its
     rerun owns the outcome): the update only applies to a row still running."""
     now = timezone.now()
@@ -536,7 +538,9 @@ def scoring_pass_finish(*, scoring_pass: ScoringPass, counts: ChunkCounts, error
     )
     if not error:  # reports that follow the pass (the coverage snapshot) are queued once it is committed
         transaction.on_commit(
-            lambda: pass_completed.send_robust(ScoringPass, scoring_pass_id=scoring_pass.pk)
+            lambda: pass_completed.send_robust(
+                ScoringPass, scoring_pass_id=scoring_pass.pk, accounts_only=accounts_only
+            )
         )
     return scoring_pass
 
@@ -587,6 +591,32 @@ def scoring_pass_run(
         raise
     logger.debug("pass %s chunks=%d in %.2fs", scoring_pass.pk, len(chunks), time.monotonic() - started)
     return scoring_pass_finish(scoring_pass=scoring_pass, counts=total)
+
+
+def scoring_accounts_run(
+    *, account_pks: list[int], as_of: dt.date | dt.datetime | None = None, trigger: str = "events"
+) -> ScoringPass:
+    """Score only these accounts now (product events arrived for them), as a pass of their own.
+
+    Dedup and suppression hold as in the hourly pass: an account with an open EQL gets it refreshed
+    (a more urgent trigger raises its priority), never a second one. Reports that follow a whole pass
+    (the coverage snapshot) wait for the hourly one."""
+    as_of_dt = as_of_datetime(as_of)
+    config, uplifts = pass_inputs()
+    pks = sorted({int(pk) for pk in account_pks})
+    scoring_pass = scoring_pass_start(as_of=as_of_dt, trigger=trigger, config=config, chunks=len(pks))
+    total = ChunkCounts()
+    try:
+        for pk in pks:
+            total.add(
+                scoring_chunk_run(
+                    pass_id=scoring_pass.pk, pk_range=(pk, pk), as_of=as_of_dt, config=config, uplifts=uplifts
+                )
+            )
+    except Exception as exc:
+        scoring_pass_finish(scoring_pass=scoring_pass, counts=total, error=f"{type(exc).__name__}: {exc}")
+        raise
+    return scoring_pass_finish(scoring_pass=scoring_pass, counts=total, accounts_only=True)
 
 
 def pass_summary(scoring_pass: ScoringPass) -> dict:

@@ -133,3 +133,9 @@ def pass_watchdog() -> str:
     elif abandoned:
         logger.warning("scoring watchdog: passes %s abandoned; the next pass runs on schedule", abandoned)
     return problem
+
+
+@shared_task(acks_late=True)
+def score_accounts(account_pks: list[int]) -> int:
+    """Score these accounts now, on arrival of their product events (the pass id)."""
+    return services.scoring_accounts_run(account_pks=account_pks).pk
