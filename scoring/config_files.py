@@ -387,9 +387,13 @@ def _build(
         else:
             value = f.get_default()
         setattr(instance, f.attname, value)
+    # A child is checked without its parent: its saved siblings are matched by position and may
+    # move, so unique constraints over the parent are checked among the file's children instead
+    # (``_sibling_errors``).
+    unchecked = [parent_fk] if parent_fk else []
     reported: dict[str, list[str]] = _admin_form_errors(instance, by) if not parent_fk else {}
     try:
-        instance.full_clean(exclude=[*bad, *([parent_fk] if parent_fk else [])])
+        instance.full_clean(exclude=[*bad, *unchecked])
     except ValidationError as exc:
         for name, messages in exc.message_dict.items():
             reported.setdefault(name, []).extend(messages)
@@ -430,6 +434,29 @@ def _changes(fields: list, current: models.Model, candidate: models.Model) -> li
     return out
 
 
+def _sibling_errors(
+    model: type[models.Model], fk: str, children: list[tuple[str, models.Model]]
+) -> list[str]:
+    """Children of one parent that a unique constraint over the parent forbids together."""
+    errors = []
+    for constraint in model._meta.constraints:
+        fields = getattr(constraint, "fields", ())
+        if not isinstance(constraint, models.UniqueConstraint) or fk not in fields:
+            continue
+        others = [f for f in fields if f != fk]
+        first: dict[tuple[Any, ...], str] = {}
+        for label, child in children:
+            values = tuple(getattr(child, f) for f in others)
+            if values in first:
+                errors.append(
+                    f"{label}: the same {', '.join(others)} as {first[values].rsplit('.', 1)[-1]} "
+                    f"({constraint.get_violation_error_message()})"
+                )
+            else:
+                first[values] = label
+    return errors
+
+
 def _children(
     model: type[models.Model], raw: dict, base: models.Model | None, label: str, errors: list[str]
 ) -> tuple[list[_Entry], list[str]]:
@@ -455,6 +482,8 @@ def _children(
                 changes = _changes(fields, current, candidate)
                 action = "change" if changes else "same"
                 entries.append(_Entry(path, action, current, candidate, changes, parent_fk=fk))
+        built = [e for e in entries if e.label.startswith(f"{label}.{name}[")]
+        errors.extend(_sibling_errors(child_model, fk, [(e.label, e.candidate) for e in built]))
         for i in range(len(listed), len(saved)):
             entries.append(_Entry(f"{label}.{name}[{i + 1}]", DELETE, current=saved[i], parent_fk=fk))
     return entries, names

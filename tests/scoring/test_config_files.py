@@ -12,6 +12,8 @@ import yaml
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError
 
+from routing.crm import payload as crm_payload
+from routing.crm.models import CrmConnection, CrmStageMap
 from routing.models import ReasonCode, RoutingRule, StageSla
 from scoring import config_files
 from scoring import config_yaml as cy
@@ -406,3 +408,82 @@ def test_decimals_are_written_as_plain_numbers_that_read_back_equal(value, text)
     dumped = cy.dump({"x": value})
     assert dumped == f"{cy.HEADER}x: {text}\n"
     assert Decimal(repr(cy.load(dumped)["x"])) == value
+
+
+# --------------------------------------------------------------------------------------------------
+# Inline children (INLINES): shown on a parent with children today, a CRM connection's stage mappings
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def crm_sections(monkeypatch):
+    """The file made of CRM connections with their stage mappings as inline children."""
+    monkeypatch.setattr(
+        config_files, "SECTIONS", (config_files.Section("crm_connections", CrmConnection, ("name",)),)
+    )
+    monkeypatch.setattr(config_files, "INLINES", {CrmConnection: ("stages",)})
+    connection = CrmConnection.objects.create(
+        name="sf", kind="salesforce", object_type="Opportunity", upsert_key="EQL_Id__c"
+    )
+    CrmStageMap.objects.create(connection=connection, eql_status="new", crm_stage="Prospecting")
+    CrmStageMap.objects.create(connection=connection, eql_status="won", crm_stage="Closed Won")
+    return connection
+
+
+def test_inline_children_are_exported_under_their_parent_and_applied_by_position(tmp_path, crm_sections):
+    document = exported()
+    (sf,) = document["crm_connections"]
+    assert sf["stages"] == [
+        {"eql_status": "new", "crm_stage": "Prospecting"},
+        {"eql_status": "won", "crm_stage": "Closed Won"},
+    ]
+    sf["stages"][0]["crm_stage"] = "Qualification"
+    sf["stages"][1] = {"eql_status": "lost", "crm_stage": "Closed Lost"}
+    sf["stages"].append({"eql_status": "won", "crm_stage": "Closed Won"})
+    hs = {**sf, "name": "hs", "kind": "hubspot", "object_type": "deals", "upsert_key": "eql_id"}
+    document["crm_connections"].insert(0, hs)  # the export's order: by name
+    text = cy.dump(document)
+
+    out, _ = run("apply", write(tmp_path, text), "--skip-backtest")
+
+    assert out.splitlines()[1:] == [
+        "  + crm_connections[hs]: added",
+        "  + crm_connections[hs].stages[1]: added",
+        "  + crm_connections[hs].stages[2]: added",
+        "  + crm_connections[hs].stages[3]: added",
+        '  ~ crm_connections[sf].stages[1].crm_stage: "Prospecting" -> "Qualification"',
+        '  ~ crm_connections[sf].stages[2].eql_status: "won" -> "lost"',
+        '  ~ crm_connections[sf].stages[2].crm_stage: "Closed Won" -> "Closed Lost"',
+        "  + crm_connections[sf].stages[3]: added",
+        "Applied 8 change(s) from playbook.yaml.",
+    ]
+    assert config_files.config_export() == text
+    hs = CrmConnection.objects.get(name="hs")
+    assert list(hs.stages.values_list("eql_status", flat=True)) == ["new", "lost", "won"]
+    changed = CrmStageMap.history.filter(history_change_reason="config apply playbook.yaml")
+    assert changed.filter(history_type="~").count() == 2
+    assert changed.filter(history_type="+").count() == 4
+
+
+def test_inline_children_left_out_are_removed_and_bad_ones_named(tmp_path, crm_sections):
+    document = exported()
+    document["crm_connections"][0]["stages"] = [{"eql_status": "new", "crm_stage": "Prospecting"}]
+    out, _ = run("apply", write(tmp_path, document), "--skip-backtest")
+    assert "  - crm_connections[sf].stages[2]: removed\n" in out
+    assert list(crm_sections.stages.values_list("eql_status", flat=True)) == ["new"]
+
+    document["crm_connections"][0]["stages"] = [
+        {"eql_status": "new", "crm_stage": "Prospecting", "colour": "red"},
+        {"eql_status": "sold", "crm_stage": "Closed Won"},
+        {"eql_status": "new", "crm_stage": "Qualification"},
+    ]
+    err = run_failing("apply", write(tmp_path, document))
+    assert err.splitlines() == [
+        "playbook.yaml: crm_connections[sf].stages[1].colour: unknown field; the fields are: eql_status, "
+        "crm_stage",
+        'playbook.yaml: crm_connections[sf].stages[2].eql_status: "sold" is not one of the choices: '
+        + ", ".join(f'"{s}"' for s in crm_payload.STATUSES),
+        "playbook.yaml: crm_connections[sf].stages[3]: the same eql_status as stages[1] (This EQL status "
+        "already has a CRM stage.)",
+    ]
+    assert crm_sections.stages.count() == 1
