@@ -487,3 +487,21 @@ def test_inline_children_left_out_are_removed_and_bad_ones_named(tmp_path, crm_s
         "already has a CRM stage.)",
     ]
     assert crm_sections.stages.count() == 1
+
+
+def test_rows_sharing_a_natural_key_are_refused_with_what_to_rename(tmp_path):
+    path = write(tmp_path, config_files.config_export())
+    RoutingRule.objects.create(name="Otherwise: CSM-led simplified process", order=60, route="csm")
+    message = (
+        r"routing_rules\[Otherwise: CSM-led simplified process\]: 2 saved routing rules have this name; "
+        r"give each its own in admin"
+    )
+    with pytest.raises(CommandError, match=message):
+        run("export")
+    before = saved_state()
+    err = run_failing("apply", path)
+    assert err == (
+        "playbook.yaml: routing_rules[Otherwise: CSM-led simplified process]: 2 saved routing rules have "
+        "this name; give each its own in admin first\n"
+    )
+    assert saved_state() == before
