@@ -239,7 +239,7 @@ def _expected(f) -> str:
 
 
 def _got(raw: Any) -> str:
-    return f"got {cy.type_name(raw)} {cy.show(raw)}"
+    return "got nothing (null)" if raw is None else f"got {cy.type_name(raw)} {cy.show(raw)}"
 
 
 def _convert(f, raw: Any) -> Any:
@@ -322,31 +322,44 @@ def _admin_form_errors(instance: models.Model, by) -> dict[str, list[str]]:
 _LOOKUP_SIGNS = {"lte": "≤", "gte": "≥", "lt": "<", "gt": ">", "exact": "="}
 
 
-def _conditions(q: models.Q) -> list[tuple[str, str]]:
-    """(field, 'field ≤ 100') for each ``field__lookup=value`` of a check constraint's condition."""
+def _conditions(q: models.Q) -> list[tuple[str, str]] | None:
+    """(field, 'field ≤ 100') for each ``field__lookup=value`` of a check constraint's condition, or
+    None when it is not a plain AND of comparisons (its own message says it better)."""
+    if q.connector != models.Q.AND or q.negated:
+        return None
     out = []
     for child in q.children:
         if isinstance(child, models.Q):
-            out.extend(_conditions(child))
-        else:
-            lookup, value = child
-            name, _, op = lookup.partition("__")
-            out.append((name, f"{name} {_LOOKUP_SIGNS.get(op or 'exact', op)} {value}"))
+            inner = _conditions(child)
+            if inner is None:
+                return None
+            out.extend(inner)
+            continue
+        lookup, value = child
+        name, _, op = lookup.partition("__")
+        if (op or "exact") not in _LOOKUP_SIGNS:
+            return None
+        out.append((name, f"{name} {_LOOKUP_SIGNS[op or 'exact']} {value}"))
     return out
 
 
 def _constraint_message(model: type[models.Model], name: str, message: str) -> tuple[str, str]:
-    """A violated check constraint's message said on its field ('must be: score_threshold ≤ 100')."""
+    """A violated check constraint's message on its field: its own message if it has one, else the
+    rule ('score_threshold: must be score_threshold ≤ 100' for "Constraint ... is violated")."""
     if name != NON_FIELD_ERRORS:
         return name, message
     for constraint in model._meta.constraints:
         condition = getattr(constraint, "condition", None)
-        if isinstance(condition, models.Q) and message == constraint.get_violation_error_message():
-            rules = _conditions(condition)
-            fields = list(dict.fromkeys(f for f, _ in rules))
-            if len(fields) == 1:
-                return fields[0], f"must be {' and '.join(rule for _, rule in rules)}"
-            return name, f"must be {' and '.join(rule for _, rule in rules)}"
+        if not isinstance(condition, models.Q) or message != constraint.get_violation_error_message():
+            continue
+        rules = _conditions(condition) or []
+        fields = list(dict.fromkeys(f for f, _ in rules))
+        custom = constraint.violation_error_message not in (
+            None,
+            constraint.default_violation_error_message,
+        )
+        said = message if custom or not rules else f"must be {' and '.join(rule for _, rule in rules)}"
+        return (fields[0] if len(fields) == 1 else name), said
     return name, message
 
 
@@ -438,20 +451,23 @@ def _sibling_errors(
     model: type[models.Model], fk: str, children: list[tuple[str, models.Model]]
 ) -> list[str]:
     """Children of one parent that a unique constraint over the parent forbids together."""
+    groups = [
+        (tuple(c.fields), c.get_violation_error_message())
+        for c in model._meta.constraints
+        if isinstance(c, models.UniqueConstraint) and c.fields and c.condition is None
+    ]
+    groups += [(tuple(names), "only one each per parent") for names in model._meta.unique_together]
     errors = []
-    for constraint in model._meta.constraints:
-        fields = getattr(constraint, "fields", ())
-        if not isinstance(constraint, models.UniqueConstraint) or fk not in fields:
+    for fields, why in groups:
+        if fk not in fields:
             continue
         others = [f for f in fields if f != fk]
         first: dict[tuple[Any, ...], str] = {}
         for label, child in children:
             values = tuple(getattr(child, f) for f in others)
             if values in first:
-                errors.append(
-                    f"{label}: the same {', '.join(others)} as {first[values].rsplit('.', 1)[-1]} "
-                    f"({constraint.get_violation_error_message()})"
-                )
+                sibling = first[values].rsplit(".", 1)[-1]
+                errors.append(f"{label}: the same {', '.join(others)} as {sibling} ({why})")
             else:
                 first[values] = label
     return errors

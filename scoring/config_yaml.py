@@ -127,7 +127,8 @@ def show(value: Any) -> str:
             start = json.dumps(first[:SHOWN_TEXT_LENGTH], ensure_ascii=False)[:-1]
             return f'{start}…" ({len(value)} characters)'
         return json.dumps(value, ensure_ascii=False)
-    return json.dumps(value, ensure_ascii=False, default=str)
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= SHOWN_TEXT_LENGTH else f"{text[:SHOWN_TEXT_LENGTH]}…"
 
 
 def type_name(value: Any) -> str:

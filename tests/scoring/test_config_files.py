@@ -244,6 +244,11 @@ def _set(section: str, key: dict, field: str, value):
             id="missing-section",
         ),
         pytest.param(
+            lambda d: d.update(gates=None),
+            "playbook.yaml: gates: expected a list of gates, got nothing (null)",
+            id="empty-section",
+        ),
+        pytest.param(
             "version: 1\nversion: 1\n",
             "playbook.yaml: line 2, column 1: YAML syntax error: the key 'version' is given twice",
             id="duplicate-key",
