@@ -109,6 +109,17 @@ def snapshot_first_date() -> dt.date | None:
     return _snapshot_day(last=False)
 
 
+def preview_period(days: int = PREVIEW_DAYS) -> tuple[dt.date, dt.date]:
+    """The ``days`` before the last usage snapshot, starting no earlier than the first one (the period
+    of the admin's "Preview impact" and of ``manage.py config apply``)."""
+    end = snapshot_last_date() or timezone.localdate()
+    start = end - dt.timedelta(days=days)
+    first = snapshot_first_date()
+    if first is not None and start < first <= end:
+        start = first
+    return start, end
+
+
 def inactive_signals() -> dict[str, cfg.SignalSpec]:
     """Saved but switched-off signals, so ``--set key.active=true`` can try one (1 query)."""
     return {s.key: selectors.signal_spec(s) for s in SignalDefinition.objects.filter(active=False)}
