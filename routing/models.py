@@ -32,6 +32,12 @@ class RoutingRule(models.Model):
     when_priority = models.CharField(max_length=8, blank=True)
     when_segment = models.CharField(max_length=16, blank=True)
     when_plan_tier = models.CharField(max_length=16, blank=True)
+    when_signal = models.CharField(
+        "when trigger",
+        max_length=64,
+        blank=True,
+        help_text="Only EQLs whose primary signal (trigger) has this key, e.g. tier_upgrade_integrations.",
+    )
     estimate_comparison = models.CharField(max_length=4, choices=Comparison.choices, blank=True)
     estimate_value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     route = models.CharField(max_length=16, choices=Route.choices)

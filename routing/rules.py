@@ -53,6 +53,7 @@ class RouteFacts:
     plan_tier: str
     watch_only: bool
     self_serve_gate: bool
+    primary_signal: str = ""
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class RuleSpec:
     when_priority: str = ""
     when_segment: str = ""
     when_plan_tier: str = ""
+    when_signal: str = ""
     estimate_comparison: str = ""  # "gte" | "lt" | ""
     estimate_value: float | None = None
 
@@ -97,6 +99,7 @@ def rule_matches(rule: RuleSpec, facts: RouteFacts) -> bool:
         (rule.when_priority, facts.priority),
         (rule.when_segment, facts.segment),
         (rule.when_plan_tier, facts.plan_tier),
+        (rule.when_signal, facts.primary_signal),
     ):
         if wanted and wanted != actual:
             return False

@@ -44,6 +44,7 @@ def rule_spec(r: RoutingRule) -> RuleSpec:
         when_priority=r.when_priority,
         when_segment=r.when_segment,
         when_plan_tier=r.when_plan_tier,
+        when_signal=r.when_signal,
         estimate_comparison=r.estimate_comparison,
         estimate_value=None if r.estimate_value is None else float(r.estimate_value),
     )
@@ -91,6 +92,7 @@ def eqls_route_facts(*, since: dt.datetime) -> list[RoutedEql]:
             "account__segment",
             "account__plan_tier",
             "self_serve_gate",
+            "primary_signal",
         )
     )
     return [
@@ -106,9 +108,21 @@ def eqls_route_facts(*, since: dt.datetime) -> list[RoutedEql]:
                 plan_tier=plan_tier or "",
                 watch_only=route == ROUTE_CSM_REVIEW,
                 self_serve_gate=self_serve,
+                primary_signal=primary or "",
             ),
         )
-        for pk, name, route, estimate, expansion_type, priority, segment, plan_tier, self_serve in rows
+        for (
+            pk,
+            name,
+            route,
+            estimate,
+            expansion_type,
+            priority,
+            segment,
+            plan_tier,
+            self_serve,
+            primary,
+        ) in rows
     ]
 
 

@@ -420,6 +420,7 @@ def _review_promote(eql: EQL, when: dt.datetime) -> None:
         plan_tier=account.plan_tier or "",
         watch_only=False,
         self_serve_gate=eql.self_serve_gate,
+        primary_signal=eql.primary_signal,
     )
     request = RoutingRequest(
         facts=facts,

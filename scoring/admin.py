@@ -214,7 +214,7 @@ class SignalAdmin(SimpleHistoryAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        if not metric_known(obj.metric):
+        if obj.metric and not metric_known(obj.metric):
             messages.warning(
                 request,
                 f"No imported usage has the metric '{obj.metric}' yet, so '{obj.name}' cannot fire until an "

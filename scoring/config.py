@@ -175,6 +175,11 @@ class SignalSpec:
         return self.window_days + self.persistence_days
 
     @property
+    def has_metric(self) -> bool:
+        """False: no metric clause of its own; its conditions alone decide (on fresh accounts)."""
+        return bool(self.metric)
+
+    @property
     def is_timed(self) -> bool:
         return self.delay_hours > 0 or self.deliver_hour is not None
 
@@ -237,8 +242,10 @@ class ScoringConfig:
 
     @property
     def reading_signals(self) -> tuple[SignalSpec, ...]:
-        """What the signal arithmetic reads: every signal, then its metric and trend conditions."""
-        return self.signals + tuple(c for s in self.signals for c in s.condition_readings())
+        """What the signal arithmetic reads: every signal with a metric of its own, then every metric
+        and trend condition."""
+        own = tuple(s for s in self.signals if s.has_metric)
+        return own + tuple(c for s in self.signals for c in s.condition_readings())
 
     @property
     def lookback_days(self) -> int:

@@ -101,8 +101,8 @@ SECTIONS: tuple[Section, ...] = (
 #: Child models edited with their parent (admin inlines): parent model -> related names. A child has
 #: a ForeignKey to the parent; its rows are listed under the parent in the child model's ordering and
 #: matched by position on apply (the first listed updates the first saved, and so on).
-#: e.g. ``SignalDefinition: ("conditions",)`` for ``scoring.SignalCondition`` (FK ``signal``).
-INLINES: dict[type[models.Model], tuple[str, ...]] = {}
+#: ``SignalDefinition: ("conditions",)``: a trigger's extra conditions (``scoring.SignalCondition``).
+INLINES: dict[type[models.Model], tuple[str, ...]] = {SignalDefinition: ("conditions",)}
 
 
 class ConfigExportError(ValueError):

@@ -761,7 +761,11 @@ def apply_conditions(
     cooling: dict[str, np.ndarray] = {}
     held_out: dict[str, np.ndarray] = {}
     for spec in config.signals:
-        reading = readings.signals[spec.key]
+        if spec.has_metric:
+            reading = readings.signals[spec.key]
+        else:  # no clause of its own: its conditions decide, on accounts with current data (none: nowhere)
+            base = readings.fresh.copy() if spec.conditions else np.zeros(len(accounts), dtype=bool)
+            reading = SignalReading(value=np.full(len(accounts), np.nan), fired=base)
         fired = reading.fired & conditions_hold(spec, accounts, readings, as_of)
         firing[spec.key] = fired
         if spec.cooldown_days > 0:

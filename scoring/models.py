@@ -56,7 +56,9 @@ class SignalDefinition(models.Model):
     active = models.BooleanField(default=True)
     metric = models.CharField(
         max_length=120,
-        help_text="Usage metric name. End with ':*' for a per-module family, e.g. gated_feature_views_14d:*",
+        blank=True,
+        help_text="Usage metric name. End with ':*' for a per-module family, e.g. gated_feature_views_14d:*. "
+        "Blank: the conditions below alone decide (e.g. an event-count trigger).",
     )
     compare = models.CharField(max_length=8, choices=Compare.choices, default=Compare.VALUE)
     denominator_metric = models.CharField(max_length=120, blank=True, help_text="Divide by this metric.")

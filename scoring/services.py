@@ -252,6 +252,7 @@ def _routing_request(c: Candidate) -> routing_services.RoutingRequest:
         plan_tier=c.plan_tier,
         watch_only=c.watch_only,
         self_serve_gate=c.self_serve_gate,
+        primary_signal=c.primary_signal,
     )
     return routing_services.RoutingRequest(facts=facts, ae_id=c.ae_id, csm_id=c.csm_id)
 

@@ -142,22 +142,28 @@ def condition_text(c: cfg.ConditionSpec) -> str:
 def summary(spec: cfg.SignalSpec) -> str:
     """How RevOps reads a trigger, e.g. "fires when seat utilisation > 85% for 7 days in a row and
     tier is Starter or Professional; counts from the next business day 10:00 local; cooldown 30 days"."""
-    parts = [
-        _clause(
-            metric=spec.metric,
-            compare=spec.compare,
-            operator=spec.operator,
-            threshold=spec.threshold,
-            window=spec.window_days,
-            denominator=spec.denominator_metric or spec.denominator_field,
-        )
-        + _persist(spec.persistence_days)
-    ]
+    parts = (
+        []
+        if not spec.has_metric
+        else [
+            _clause(
+                metric=spec.metric,
+                compare=spec.compare,
+                operator=spec.operator,
+                threshold=spec.threshold,
+                window=spec.window_days,
+                denominator=spec.denominator_metric or spec.denominator_field,
+            )
+            + _persist(spec.persistence_days)
+        ]
+    )
     parts += [condition_text(c) for c in spec.conditions]
     if spec.segments:
         parts.append(f"segment is {' or '.join(spec.segments)}")
     if spec.tiers:
         parts.append(f"tier is {' or '.join(spec.tiers)}")
+    if not parts:
+        return "fires nowhere: give it a metric or at least one condition"
     text = "fires when " + " and ".join(parts)
     timing = []
     if spec.delay_hours:

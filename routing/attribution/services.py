@@ -127,6 +127,7 @@ def _conditions(rule) -> str:
         ("priority", rule.when_priority),
         ("segment", rule.when_segment),
         ("plan tier", rule.when_plan_tier),
+        ("trigger", rule.when_signal),
     ):
         if value:
             parts.append(f"{label} = {value}")
