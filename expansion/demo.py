@@ -199,6 +199,7 @@ FILE_COLUMNS = {
         "csm_email",
     ),
     "usage.csv": ("account_id", "date", "metric", "value"),
+    "events.csv": ("event_id", "account_id", "occurred_at", "event", "properties"),
     "activities.csv": ("activity_id", "account_id", "occurred_at", "type", "actor_email", "commercial"),
     "expansions.csv": (
         "opportunity_id",
@@ -211,6 +212,10 @@ FILE_COLUMNS = {
         "contract_arr_at_close",
     ),
 }
+
+
+#: Optional contract columns written when a preset's demo data has them.
+OPTIONAL_COLUMNS = {"accounts.csv": ("timezone", "admin_email")}
 
 
 @dataclass
@@ -226,15 +231,22 @@ class DemoExport:
     expansions: pd.DataFrame
     #: account_id -> True for high expansion propensity (never written to the CSVs).
     propensity: pd.Series = field(repr=False, default_factory=lambda: pd.Series(dtype=bool))
+    #: Product events (a preset's demo data, ``expansion.demo_presets``); none in the base export.
+    events: pd.DataFrame = field(
+        repr=False, default_factory=lambda: pd.DataFrame(columns=list(FILE_COLUMNS["events.csv"]))
+    )
 
     def frames(self) -> dict[str, pd.DataFrame]:
-        return {
+        frames = {
             "users.csv": self.users,
             "accounts.csv": self.accounts,
             "usage.csv": self.usage,
             "activities.csv": self.activities,
             "expansions.csv": self.expansions,
         }
+        if len(self.events):
+            frames["events.csv"] = self.events
+        return frames
 
     @property
     def passwords(self) -> list[tuple[str, str, str]]:
@@ -760,15 +772,17 @@ def generate(*, seed: int = DEFAULT_SEED, accounts: int = DEFAULT_ACCOUNTS, as_o
 
 
 def write_export(export: DemoExport, directory: Path) -> dict[str, Path]:
-    """Write the five CSVs (UTF-8, header row, ``\\n`` line ends) into ``directory``; return their paths."""
+    """Write the export's CSVs (the five files, and events.csv when it has events; UTF-8, header row,
+    ``\\n`` line ends) into ``directory``; return their paths. A stale events.csv is removed."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    if "events.csv" not in export.frames():
+        (directory / "events.csv").unlink(missing_ok=True)
     paths = {}
     for name, frame in export.frames().items():
         path = directory / name
-        frame.to_csv(
-            path, index=False, columns=list(FILE_COLUMNS[name]), lineterminator="\n", encoding="utf-8"
-        )
+        columns = list(FILE_COLUMNS[name]) + [c for c in OPTIONAL_COLUMNS.get(name, ()) if c in frame]
+        frame.to_csv(path, index=False, columns=columns, lineterminator="\n", encoding="utf-8")
         paths[name] = path
     return paths
 

@@ -81,6 +81,8 @@ MAX_LENGTH = {
     "metric": 120,
     "owned_modules": 2000,
     "crm_account_id": 18,
+    "timezone": 64,
+    "admin_email": 254,
     "event_id": 128,
     "event": 120,
 }
@@ -376,7 +378,27 @@ def validate_accounts(
     if "crm_account_id" in frame:
         # Only a file that carries the column sets (or clears) the link; without it links stay.
         rows["crm_account_id"] = crm_id
+    if "timezone" in frame:
+        zone = c.text("timezone")
+        zones = _time_zones()
+        c.flag(
+            zone.map(lambda v: bool(v) and v not in zones),
+            "timezone",
+            lambda v: (
+                f"unknown time zone {v.strip()!r}; use an IANA name such as Europe/Berlin or "
+                "America/New_York, or leave it blank for the site time zone"
+            ),
+        )
+        rows["timezone"] = zone
+    if "admin_email" in frame:
+        rows["admin_email"] = c.email("admin_email")
     return c.result(rows)
+
+
+def _time_zones() -> frozenset[str]:
+    import zoneinfo
+
+    return frozenset(zoneinfo.available_timezones())
 
 
 def wide_to_long(frame: pd.DataFrame) -> pd.DataFrame:

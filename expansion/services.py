@@ -19,7 +19,7 @@ from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.utils import timezone
 
-from expansion import demo, importing
+from expansion import demo, demo_presets, importing
 from expansion.importing import RowError
 from expansion.models import Account, Activity, Expansion, Metric, ProductEvent, Role, UsageChange, User
 from expansion.money import to_cents
@@ -324,6 +324,8 @@ class AccountsImporter(_FileImporter):
                 "ae_id": self.user_ids.get(r.ae_email),
                 "csm_id": self.user_ids.get(r.csm_email),
                 **({"crm_account_id": r.crm_account_id} if "crm_account_id" in rows else {}),
+                **({"timezone": r.timezone} if "timezone" in rows else {}),
+                **({"admin_email": r.admin_email} if "admin_email" in rows else {}),
             }
             for r in rows.itertuples(index=False)
         ]
@@ -738,13 +740,19 @@ def demo_seed(
     seed: int = demo.DEFAULT_SEED,
     accounts: int = demo.DEFAULT_ACCOUNTS,
     as_of: dt.date,
+    preset: str = "",
 ) -> DemoSeedResult:
     """Generate, write and import the demo export, then set demo passwords and role groups.
+
+    ``preset``: add the demo data that preset's triggers read (``expansion.demo_presets``); the
+    caller applies the preset's configuration file.
 
     Raises ``ImportRejected`` (the first rejected file) if the import refused anything.
     """
     started = time.monotonic()
     export = demo.generate(seed=seed, accounts=accounts, as_of=as_of)
+    if preset:
+        export = demo_presets.with_extras(export, preset)
     generated = time.monotonic()
     demo.write_export(export, directory)
     written = time.monotonic()

@@ -11,9 +11,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from dashboards import demo_history
-from expansion import demo, services
+from expansion import demo, demo_presets, services
 from expansion.models import Account
 from expansion.services import ImportRejected
+from scoring import config_files
 
 
 def _date(text: str) -> dt.date:
@@ -45,6 +46,13 @@ class Command(BaseCommand):
         )
         parser.add_argument("--quiet", action="store_true", help="Print nothing (no password table).")
         parser.add_argument(
+            "--preset",
+            choices=demo_presets.preset_names(),
+            default="",
+            help="Apply presets/<name>.yaml (its signals, gates, routing and SLAs) and add the demo data "
+            "its triggers read, so they fire (default: the configuration as it is).",
+        )
+        parser.add_argument(
             "--history-weeks",
             type=int,
             default=demo_history.HISTORY_WEEKS,
@@ -66,9 +74,12 @@ class Command(BaseCommand):
         services_logger = logging.getLogger("expansion.services")
         level = services_logger.level
         services_logger.setLevel(max(logging.WARNING, level))
+        preset = options["preset"]
+        if preset:
+            self._apply_preset(preset)
         try:
             result = services.demo_seed(
-                directory=out, seed=options["seed"], accounts=options["accounts"], as_of=as_of
+                directory=out, seed=options["seed"], accounts=options["accounts"], as_of=as_of, preset=preset
             )
         except ImportRejected as exc:
             for line in exc.errors[:20]:
@@ -86,6 +97,8 @@ class Command(BaseCommand):
             )
         if quiet:
             return
+        if preset:
+            self.stdout.write(f"Preset {preset}: presets/{preset}.yaml applied.")
         self.stdout.write(
             f"Demo export (seed {options['seed']}, as of {as_of:%Y-%m-%d}) written to {result.directory} "
             f"in {result.generate_seconds + result.write_seconds:.1f}s and imported in "
@@ -117,3 +130,17 @@ class Command(BaseCommand):
         self.stdout.write(f"  {'email':<{width}}  {'role':<8}  password")
         for email, role, password in result.passwords:
             self.stdout.write(f"  {email:<{width}}  {role:<8}  {password}")
+
+    def _apply_preset(self, preset: str) -> None:
+        path = Path(settings.BASE_DIR) / "presets" / f"{preset}.yaml"
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise CommandError(f"--preset {preset}: cannot read {path}: {exc.strerror}") from exc
+        result = config_files.config_apply(
+            text=text, name=f"presets/{preset}.yaml", dry_run=False, backtest=False
+        )
+        if not result.ok:
+            for line in result.errors[:20]:
+                self.stderr.write(f"  {line}")
+            raise CommandError(f"--preset {preset}: presets/{preset}.yaml was not applied")
