@@ -77,8 +77,9 @@ def _connect(path: Path) -> duckdb.DuckDBPyConnection:
 
 
 def _meta(con, key: str) -> str | None:
-    row = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
-    return row[0] if row else None
+    # fetchall: a result left unfinished (fetchone) blocks the connection's next statement (DuckDB 2)
+    rows = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
+    return rows[0][0] if rows else None
 
 
 def _rows(where: str, params: list) -> Iterator[pd.DataFrame]:
