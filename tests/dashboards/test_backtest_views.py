@@ -342,6 +342,58 @@ def test_preview_compares_the_saved_and_the_edited_signal_and_writes_nothing(cli
     assert not BacktestRun.objects.exists()
 
 
+def test_preview_replays_the_conditions_posted_with_the_form_and_saves_none(client, people, history):
+    # Given the seat signal, edited with a condition no demo account meets (tier Enterprise only)
+    signal = SignalDefinition.objects.get(key="seat_utilisation")
+    client.force_login(people["revops"])
+    data = admin_form(signal)
+    data.update(
+        {
+            "conditions-TOTAL_FORMS": "1",
+            "conditions-0-order": "1",
+            "conditions-0-kind": "field",
+            "conditions-0-subject": "plan_tier",
+            "conditions-0-operator": "in",
+            "conditions-0-value": "Enterprise",
+            "conditions-0-threshold": "0",
+            "conditions-0-window_days": "0",
+            "conditions-0-persistence_days": "1",
+            "conditions-0-compare": "value",
+            "conditions-0-direction": "declining",
+        }
+    )
+    # When the preview runs
+    page = client.post(reverse("backtest-signal-preview", args=[signal.pk]), data).content.decode()
+    # Then the edited model (with the condition) creates no seat EQL, and nothing was saved
+    eqls = re.search(r'<th scope="row">EQLs</th><td class="num">(\d+)</td><td class="num">(\d+)', page)
+    assert int(eqls[1]) > 0
+    assert int(eqls[2]) == 0
+    assert not signal.conditions.exists()
+
+
+def test_preview_names_a_bad_posted_condition(client, people, history):
+    signal = SignalDefinition.objects.get(key="seat_utilisation")
+    client.force_login(people["revops"])
+    data = admin_form(signal)
+    data.update(
+        {
+            "conditions-TOTAL_FORMS": "1",
+            "conditions-0-order": "1",
+            "conditions-0-kind": "event_count",
+            "conditions-0-subject": "Invite Blocked",
+            "conditions-0-operator": "gte",
+            "conditions-0-threshold": "1",
+            "conditions-0-window_days": "1",
+            "conditions-0-persistence_days": "1",
+            "conditions-0-compare": "value",
+            "conditions-0-direction": "declining",
+        }
+    )
+    response = client.post(reverse("backtest-signal-preview", args=[signal.pk]), data)
+    assert response.status_code == 422
+    assert "Condition 1, subject: name the event" in response.content.decode()
+
+
 def test_preview_of_switching_a_signal_off_and_of_a_new_signal(client, people, history):
     signal = SignalDefinition.objects.get(key="seat_utilisation")
     client.force_login(people["revops"])

@@ -949,3 +949,42 @@ def test_import_data_is_an_operator_command_and_may_create_and_change_privileged
     # then
     assert User.objects.get(email="olli@example.com").groups.get().name == "RevOps"
     assert User.objects.get(email="fin@example.com").role == "AE"
+
+
+# --------------------------------------------------------------------------------------------------
+# Optional account contact columns: timezone (IANA) and admin_email
+# --------------------------------------------------------------------------------------------------
+
+
+def _with_contacts(rows: list[tuple[str, str]]) -> str:
+    lines = ACCOUNTS.strip().splitlines()
+    out = [lines[0] + ",timezone,admin_email"]
+    out += [f"{line},{zone},{email}" for line, (zone, email) in zip(lines[1:], rows, strict=True)]
+    return "\n".join(out) + "\n"
+
+
+def test_accounts_take_an_optional_time_zone_and_admin_contact(tmp_path):
+    accounts = _with_contacts([("Europe/Berlin", "Ops@Acme.example"), ("", ""), ("America/New_York", "")])
+    run_import(write_export(tmp_path, {"users.csv": USERS, "accounts.csv": accounts}))
+    stored = dict(Account.objects.values_list("account_id", "timezone"))
+    assert stored == {"A-1": "Europe/Berlin", "A-2": "", "A-3": "America/New_York"}
+    assert Account.objects.get(account_id="A-1").admin_email == "ops@acme.example"
+
+
+def test_a_file_without_the_columns_keeps_the_stored_contacts(tmp_path):
+    accounts = _with_contacts([("Europe/Berlin", "ops@acme.example"), ("", ""), ("", "")])
+    run_import(write_export(tmp_path / "one", {"users.csv": USERS, "accounts.csv": accounts}))
+    run_import(write_export(tmp_path / "two", {"users.csv": USERS, "accounts.csv": ACCOUNTS}))
+    acme = Account.objects.get(account_id="A-1")
+    assert (acme.timezone, acme.admin_email) == ("Europe/Berlin", "ops@acme.example")
+
+
+def test_an_unknown_time_zone_or_a_bad_admin_email_rejects_the_file(tmp_path):
+    accounts = _with_contacts([("Europe/Berlinn", ""), ("", "not-an-email"), ("", "")])
+    _, problems, _ = run_rejected(write_export(tmp_path, {"users.csv": USERS, "accounts.csv": accounts}))
+    assert any(
+        p.startswith("accounts.csv:2: timezone: unknown time zone 'Europe/Berlinn'; use an IANA name")
+        for p in problems
+    )
+    assert "accounts.csv:3: admin_email: 'not-an-email' is not an email address" in problems
+    assert not Account.objects.exists()

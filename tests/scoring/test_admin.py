@@ -74,3 +74,70 @@ def test_the_account_page_says_why_it_has_no_eql_now(revops_client):
     # then: the scoring engine's explanation is on the page
     assert "Why (no) EQL now" in page
     assert "<div>Blocked by gate: Tenure at least 120 days.</div>" in page
+
+
+# --------------------------------------------------------------------------------------------------
+# Conditions edited inline, and the trigger read in plain words
+# --------------------------------------------------------------------------------------------------
+
+
+def _condition(n: int, **fields) -> dict:
+    values = {
+        "order": "1",
+        "kind": "field",
+        "metric": "",
+        "subject": "plan_tier",
+        "compare": "value",
+        "denominator_metric": "",
+        "denominator_field": "",
+        "operator": "in",
+        "threshold": "0",
+        "value": "Starter;Professional",
+        "window_days": "0",
+        "persistence_days": "1",
+        "direction": "declining",
+        **fields,
+    }
+    return {f"conditions-{n}-{k}": v for k, v in values.items()}
+
+
+def test_a_condition_added_inline_is_saved_and_read_in_plain_words(revops_client):
+    signal = SignalDefinition.objects.get(key="seat_utilisation")
+    data = admin_form(signal, cooldown_days="30", deliver_hour="10")
+    data.update({"conditions-TOTAL_FORMS": "1", **_condition(0)})
+    response = revops_client.post(reverse("admin:scoring_signaldefinition_change", args=[signal.pk]), data)
+    assert response.status_code == 302
+    condition = signal.conditions.get()
+    assert (condition.subject, condition.operator, condition.value) == (
+        "plan_tier",
+        "in",
+        "Starter;Professional",
+    )
+
+    page = revops_client.get(
+        reverse("admin:scoring_signaldefinition_change", args=[signal.pk])
+    ).content.decode()
+    assert "tier is Starter or Professional" in page
+    assert (
+        "delivered the next business day at 10:00 in the account&#x27;s time zone; cooldown 30 days" in page
+    )
+
+
+def test_a_bad_condition_is_explained_and_nothing_is_saved(revops_client):
+    signal = SignalDefinition.objects.get(key="seat_utilisation")
+    before = signal.threshold
+    data = admin_form(signal, threshold="0.5")
+    data.update({"conditions-TOTAL_FORMS": "1", **_condition(0, subject="renewal")})
+    response = revops_client.post(reverse("admin:scoring_signaldefinition_change", args=[signal.pk]), data)
+    assert response.status_code == 200
+    assert "use an account field" in response.content.decode()
+    signal.refresh_from_db()
+    assert signal.threshold == before
+    assert not signal.conditions.exists()
+
+
+def test_a_delivery_hour_past_23_is_refused(revops_client):
+    signal = SignalDefinition.objects.get(key="seat_utilisation")
+    response = save(revops_client, signal, deliver_hour="24")
+    assert response.status_code == 200
+    assert "Use a local hour of the day from 0 to 23" in response.content.decode()
