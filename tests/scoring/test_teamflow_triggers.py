@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core import mail
 from django.utils import timezone
 
 from expansion.models import EQL, OPEN_STATUSES, Account, Metric, UsageSnapshot, User
@@ -124,6 +125,10 @@ def test_a_blocked_invite_creates_a_self_serve_eql_within_the_arrival_task(
     eql = open_eql(acc)
     assert eql is not None, "the on-arrival task scored the account"
     assert (eql.primary_signal, eql.route, eql.priority) == ("seat_expansion_urgent", "self_serve", "high")
+    # the self-serve motion: the templated message went to the account's admin contact
+    sent = [m for m in mail.outbox if "admin@tf-a.example" in m.to]
+    assert len(sent) == 1
+    assert "just tried to invite a teammate and hit the seat limit" in sent[0].body
     arrival = ScoringPass.objects.order_by("-pk").first()
     assert ScoringPass.objects.count() == passes + 1
     assert arrival.trigger == "events"
