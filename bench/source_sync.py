@@ -98,7 +98,10 @@ def timed_sync(name: str, rows: int, target: int) -> bool:
     in_place = source.score_in_place
     if not result.ok or usage.rows != rows or usage.created != (0 if in_place else rows):
         raise SystemExit(f"sync did not load every row: {result.rejected} {result.failed}")
-    again = source_sync(source=source).inputs["usage"]
+    again_result = source_sync(source=source)
+    if "usage" not in again_result.inputs:
+        raise SystemExit(f"second sync failed: {again_result.failed} {again_result.rejected}")
+    again = again_result.inputs["usage"]
     rate = rows / seconds
     ok = rate >= target
     print(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+import numpy as np
 import pandas as pd
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
@@ -368,6 +369,38 @@ class UsageImporter(_FileImporter):
     def validate(self, chunk, first_line):
         return importing.validate_usage(chunk, first_line, self.account_pk, wide=self.layout == "wide")
 
+    def stage_typed(self, batch, first_row: int, known_ids, known_pks) -> bool:
+        """Stage a typed (Arrow) long usage batch without the text rules when every row is certainly
+        valid (``importing.usage_batch_certainly_valid``); False hands it to the text rules instead.
+        ``known_ids``: the accounts' ids (Arrow strings), ``known_pks`` their pks in the same order."""
+        if self.errors or not importing.usage_batch_certainly_valid(batch, known_ids):
+            return False
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        def column(name):
+            values = batch.column(name)
+            return values.dictionary_decode() if pa.types.is_dictionary(values.type) else values
+
+        positions = pc.index_in(column("account_id"), value_set=known_ids).to_numpy(zero_copy_only=False)
+        metric = column("metric").dictionary_encode()
+        for name in metric.dictionary.to_pylist():
+            if name not in self.metric_ids:
+                self.metric_ids[name] = Metric.objects.get_or_create(name=name)[0].pk
+        metric_pks = np.array([self.metric_ids[n] for n in metric.dictionary.to_pylist()], dtype=np.int64)
+        staged = pd.DataFrame(
+            {
+                "account_id": known_pks[positions],
+                "metric_id": metric_pks[metric.indices.to_numpy(zero_copy_only=False)],
+                "date": pc.cast(column("date"), pa.string()).to_numpy(zero_copy_only=False),
+                "value": pc.cast(column("value"), pa.float64()).to_numpy(zero_copy_only=False),
+                "line": np.arange(first_row, first_row + batch.num_rows, dtype=np.int64),
+            }
+        )
+        self._stage(staged)
+        self.progress.update(self.label, first_row - 1 + batch.num_rows, 0)
+        return True
+
     def write(self, rows):
         if rows.empty:
             return
@@ -383,6 +416,10 @@ class UsageImporter(_FileImporter):
                 "line": rows["line_no"].astype("int64"),
             }
         )
+        self._stage(staged)
+
+    def _stage(self, staged: pd.DataFrame) -> None:
+        """Rows (account_id, metric_id, date text, value, line) into the temporary table."""
         with connection.cursor() as cur:
             if self.vendor == "postgresql":
                 buf = io.StringIO()
@@ -392,7 +429,7 @@ class UsageImporter(_FileImporter):
             else:
                 cur.executemany(
                     "INSERT INTO import_usage VALUES (%s, %s, %s, %s, %s)",
-                    list(staged.itertuples(index=False, name=None)),
+                    zip(*(staged[c].tolist() for c in staged.columns), strict=True),
                 )
 
     def finish(self):

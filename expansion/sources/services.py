@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import sqlalchemy as sa
 from django.db import transaction
@@ -20,7 +21,7 @@ from django.utils import timezone
 
 from expansion import importing
 from expansion.models import Account, SourceInput, SourceKind, SourceRun, WarehouseSource
-from expansion.services import IMPORTERS, FileResult, ImportRejected, Progress, UsageChecker
+from expansion.services import IMPORTERS, FileResult, ImportRejected, Progress, UsageChecker, UsageImporter
 
 from . import readers
 from .readers import SourceError
@@ -174,11 +175,18 @@ def _import_input(source, location, name, spec, engine, progress) -> FileResult 
         scan = _scan(source, location, name, spec, engine)
         if scan is None:
             return None
-        if name == "usage" and scores_in_place(source):
-            known = pa.array(list(Account.objects.values_list("account_id", flat=True)), pa.string())
-            scan.skip_valid = lambda batch: importing.usage_batch_certainly_valid(batch, known)
-            result = UsageChecker(progress, label=scan.label).run_batches(scan)
-            result.rows += scan.skipped_rows
+        if name == "usage":
+            pairs = list(Account.objects.values_list("account_id", "pk"))
+            known = pa.array([account_id for account_id, _ in pairs], pa.string())
+            if scores_in_place(source):
+                importer = UsageChecker(progress, label=scan.label)
+                scan.take_typed = lambda batch, first: importing.usage_batch_certainly_valid(batch, known)
+            else:
+                importer = UsageImporter(progress, label=scan.label)
+                pk_array = np.asarray([pk for _, pk in pairs], dtype=np.int64)
+                scan.take_typed = lambda batch, first: importer.stage_typed(batch, first, known, pk_array)
+            result = importer.run_batches(scan)
+            result.rows += scan.typed_rows
         else:
             result = IMPORTERS[file_name](progress, label=scan.label).run_batches(scan)
         if scan.high_water is not None:

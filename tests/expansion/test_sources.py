@@ -356,3 +356,34 @@ def test_in_place_sync_validates_typed_batches_without_text(parquet_folder, monk
     assert result["usage"] == {"rows": 4, "created": 0, "updated": 0}
     assert UsageSnapshot.objects.count() == 0
     assert sum(texts) == 2 + 2  # users and accounts only
+
+
+def test_a_copied_typed_batch_is_staged_from_its_types_and_stored_exactly(parquet_folder, monkeypatch):
+    from expansion.sources import readers
+
+    texts = []
+    original = readers.to_text
+    monkeypatch.setattr(readers, "to_text", lambda batch: texts.append(batch.num_rows) or original(batch))
+    result = counts(sync("lake"), "lake")
+    assert result["usage"] == {"rows": 4, "created": 4, "updated": 0}
+    assert sum(texts) == 2 + 2  # users and accounts only: usage went through its typed path
+    stored = sorted(UsageSnapshot.objects.values_list("account__account_id", "date", "metric__name", "value"))
+    assert stored == [
+        ("A-1", dt.date(2025, 5, 1), "seats_active", 11.0),
+        ("A-1", dt.date(2025, 5, 2), "seats_active", 12.0),
+        ("A-2", dt.date(2025, 5, 1), "seats_active", 11.0),
+        ("A-2", dt.date(2025, 5, 2), "seats_active", 12.0),
+    ]
+
+
+def test_a_typed_batch_with_a_repeated_key_is_rejected_naming_both_rows(parquet_folder):
+    table = usage_table([3, 3])  # every (account, day, metric) twice
+    pq.write_table(table, parquet_folder / "usage" / "part-2.parquet")
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("sync_source", "lake", stdout=StringIO(), stderr=err)
+    lines = err.getvalue().splitlines()
+    # rows 1-4 are part-1's, 5-8 part-2's: the second copy of each key names the first
+    assert "  usage/*.parquet:7: date: duplicate account_id/date/metric (first on line 5)" in lines
+    assert "  usage/*.parquet:8: date: duplicate account_id/date/metric (first on line 6)" in lines
+    assert UsageSnapshot.objects.count() == 0

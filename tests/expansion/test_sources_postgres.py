@@ -114,3 +114,42 @@ def test_sql_unset_environment_variable_fails_clearly(warehouse, monkeypatch):
         call_command("sync_source", "pg", stdout=StringIO(), stderr=err)
     assert err.getvalue() == "pg: location: the environment variable WAREHOUSE_TEST_URL is not set\n"
     assert SourceRun.objects.latest().state == "failed"
+
+
+def test_sql_source_streams_text_with_commas_quotes_and_percent_signs(warehouse):
+    # Given names with a comma, a quote and a line break, and a query with a LIKE pattern
+    with psycopg.connect(warehouse, autocommit=True) as con:
+        con.execute(
+            "UPDATE dim_accounts SET name = 'Acme, \"the\" 100% co' || chr(10) || 'Ltd' "
+            "WHERE account_id = 'A-1'"
+        )
+    SourceInput.objects.filter(input="usage").update(
+        query="SELECT account_id, day AS date, metric, value FROM fct_usage WHERE metric LIKE 'seats%'"
+    )
+    # When
+    first = sync()
+    with psycopg.connect(warehouse, autocommit=True) as con:
+        con.execute("INSERT INTO fct_usage VALUES ('A-2', '2025-05-03', 'seats_active', 23)")
+    second = sync()
+    # Then the text arrives as written, the pattern and the watermark both apply
+    from expansion.models import Account
+
+    assert Account.objects.get(account_id="A-1").name == 'Acme, "the" 100% co\nLtd'
+    assert first["usage"]["rows"] == 4
+    assert second["usage"] == {"rows": 1, "created": 1, "updated": 0}
+    assert UsageSnapshot.objects.get(date=dt.date(2025, 5, 3)).value == 23
+
+
+def test_sql_source_with_no_rows_yet_is_not_an_error(warehouse):
+    with psycopg.connect(warehouse, autocommit=True) as con:
+        con.execute("DELETE FROM fct_usage")
+    assert sync()["usage"] == {"rows": 0, "created": 0, "updated": 0}
+
+
+def test_sql_source_query_error_names_the_input(warehouse):
+    SourceInput.objects.filter(input="usage").update(query="SELECT account_id, dayz AS date FROM fct_usage")
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("sync_source", "pg", stdout=StringIO(), stderr=err)
+    assert 'usage: query: column "dayz" does not exist' in err.getvalue()
+    assert UsageSnapshot.objects.count() == 0
