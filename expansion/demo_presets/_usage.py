@@ -37,8 +37,9 @@ class ReportingDays:
 
     def dates(self, extra_back: int = 0) -> np.ndarray:
         """The pairs' dates as ISO text (``extra_back`` days earlier)."""
-        day = np.datetime64(self.as_of, "D") - (self.back + extra_back).astype("timedelta64[D]")
-        return np.datetime_as_string(day, unit="D").astype(object)
+        back = np.arange(self.n_days) + extra_back
+        text = np.datetime_as_string(np.datetime64(self.as_of, "D") - back.astype("timedelta64[D]"), unit="D")
+        return text.astype(object)[self.back]
 
 
 def reporting_days(export) -> ReportingDays:
@@ -49,8 +50,10 @@ def reporting_days(export) -> ReportingDays:
     index = pd.Index(export.accounts["account_id"])
     account = index.get_indexer(pairs["account_id"].to_numpy())
     keep = account >= 0
-    dates = pd.to_datetime(pairs["date"].to_numpy()[keep]).to_numpy().astype("datetime64[D]")
-    back = (np.datetime64(export.as_of, "D") - dates).astype(np.int64)
+    # few distinct dates: parse those once and map back by code
+    codes, uniques = pd.factorize(pairs["date"].to_numpy()[keep])
+    unique_days = pd.to_datetime(pd.Series(uniques, dtype=object)).to_numpy().astype("datetime64[D]")
+    back = (np.datetime64(export.as_of, "D") - unique_days).astype(np.int64)[codes]
     ok = back >= 0
     return ReportingDays(
         account=account[keep][ok].astype(np.int64),

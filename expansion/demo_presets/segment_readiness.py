@@ -89,6 +89,4 @@ def extras(export, rng) -> dict[str, pd.DataFrame]:
         _usage.days_to_renewal(export, days),
         _usage.power_users(export, days, rng, share_high=0.30, share_other=0.05),
     ]
-    usage = pd.concat(parts, ignore_index=True)
-    usage = usage.sort_values(["account_id", "date", "metric"], kind="stable", ignore_index=True)
-    return {"usage.csv": usage, "events.csv": _qbr_events(export, rng)}
+    return {"usage.csv": pd.concat(parts, ignore_index=True), "events.csv": _qbr_events(export, rng)}
