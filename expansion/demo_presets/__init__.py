@@ -13,11 +13,13 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from expansion.demo_presets import teamflow
+from expansion.demo_presets import segment_readiness, signal_spotter, teamflow
 
 #: Preset name (``presets/<name>.yaml``) -> its demo data; case-study reads the base export alone.
 EXTRAS: dict[str, Callable | None] = {
     "case-study": None,
+    "signal-spotter": signal_spotter.extras,
+    "segment-readiness": segment_readiness.extras,
     "teamflow": teamflow.extras,
 }
 
