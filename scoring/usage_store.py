@@ -156,6 +156,13 @@ def _refresh(con, first_date: dt.date) -> str:
         )
         logger.info("usage store rebuilt from %s: %d rows", start, rows)
         return f"{token}:{last_change}:{max_id}"
+    floor = first_date - dt.timedelta(days=SPARE_DAYS)
+    if floor > state.first_date + dt.timedelta(days=SPARE_DAYS):
+        # the passes moved on: drop the days no pass reads any more (the answer for them is unchanged)
+        con.execute("DELETE FROM usage WHERE date < ?", [floor])
+        UsageStoreState.objects.filter(pk=state.pk).update(first_date=floor)
+        state.first_date = floor
+        logger.info("usage store now starts at %s", floor)
     if state.change_id == last_change and state.snapshot_max_id == max_id:
         return f"{token}:{last_change}:{max_id}"
     rows = 0

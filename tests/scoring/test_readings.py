@@ -140,6 +140,23 @@ def test_the_usage_store_rebuilds_for_an_unknown_database_then_rereads_only_chan
     assert len(store_rows(path.parent)) == 4 * len(QUIET) + 1
 
 
+def test_the_usage_store_drops_days_no_pass_reads_any_more(owners):
+    ae, csm = owners
+    account = make_account("S-old", ae=ae, csm=csm)
+    write_usage(account, {"seats_active": 10}, start=-60)
+    first_date = AS_OF - dt.timedelta(days=40)
+    path, version = usage_store.usage_store_refresh(first_date=first_date)
+    oldest = min(row[2] for row in store_rows(path.parent))
+    assert oldest == first_date - dt.timedelta(days=usage_store.SPARE_DAYS)
+
+    # a month later the passes read from a later day: the older days go, the version stays
+    later = first_date + dt.timedelta(days=30)
+    assert usage_store.usage_store_refresh(first_date=later)[1] == version
+    days = {row[2] for row in store_rows(path.parent)}
+    assert min(days) == later - dt.timedelta(days=usage_store.SPARE_DAYS)
+    assert UsageStoreState.objects.get().first_date == min(days)
+
+
 def usage_parquet(folder: Path, values: dict[str, dict[str, float]], days: int = 40) -> None:
     """Long usage rows (account_id, date, metric, value) for ``days`` days ending at AS_OF."""
     account_ids, dates, metrics, numbers = [], [], [], []
