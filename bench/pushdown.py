@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import shutil
 import sys
 import tempfile
@@ -39,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _synthetic  # noqa: E402
-from _database import pg_create, pg_drop  # noqa: E402
+from _database import bench_environment, pg_create, pg_drop  # noqa: E402
 
 AS_OF = dt.date(2026, 3, 31)
 TARGETS = {"full": 300.0, "unchanged": 60.0, "memory_gb": 4.0, "compiled_vs_hand": 1.5}
@@ -337,14 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     postgres = url.startswith(("postgres://", "postgresql://"))
     if postgres:
         pg_create(url)
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "expansion.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ["CELERY_BROKER_URL"] = "memory://localhost/"
-    os.environ["CELERY_RESULT_BACKEND"] = "cache+memory://"
-    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"
-    os.environ["SCORING_PUSHDOWN"] = "auto"
-    os.environ["EXPANSION_VAR_DIR"] = str(tmp)
+    bench_environment(database_url=url, var_dir=str(tmp), SCORING_PUSHDOWN="auto")
 
     import django
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import shutil
 import sys
 import tempfile
@@ -37,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _synthetic  # noqa: E402
-from _database import pg_create, pg_drop  # noqa: E402
+from _database import bench_environment, pg_create, pg_drop  # noqa: E402
 
 AS_OF = dt.date(2026, 3, 31)
 TARGETS = {"full": 60.0, "unchanged": 15.0, "engine_vs_duckdb": 2.0}
@@ -334,13 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     postgres = url.startswith(("postgres://", "postgresql://"))
     if postgres and not args.reuse:
         pg_create(url)
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "expansion.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ["CELERY_BROKER_URL"] = "memory://localhost/"
-    os.environ["CELERY_RESULT_BACKEND"] = "cache+memory://"
-    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"
-    os.environ["EXPANSION_VAR_DIR"] = str(tmp or Path(tempfile.gettempdir()) / "bench-score-var")
+    bench_environment(database_url=url, var_dir=str(tmp or Path(tempfile.gettempdir()) / "bench-score-var"))
 
     import django
 

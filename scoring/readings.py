@@ -112,7 +112,7 @@ def _source_place(source: WarehouseSource) -> UsagePlace:
     table = configured or "usage"
     body = (
         f"SELECT * FROM src.{table}"  # nosec B608: the source's own configured table or query
-        if readers._IDENTIFIER.match(table)
+        if readers.is_table_name(table)
         else f"SELECT * FROM ({table.rstrip(';')}) AS q"  # nosec B608: the source's own configured query
     )
     relation = (

@@ -30,6 +30,11 @@ DEFAULT_WATERMARK = {
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
+def is_table_name(text: str) -> bool:
+    """Whether ``text`` is a plain (optionally schema-qualified) table name rather than a query."""
+    return bool(_IDENTIFIER.match(text))
+
+
 class SourceError(Exception):
     """A source cannot be read (missing file, unreachable database, a query that fails)."""
 
