@@ -280,20 +280,7 @@ def scoring_chunk_run(
     signal_readings = readings.readings_for(
         config=config, as_of=as_of_date, accounts=accounts, pk_range=pk_range, path=readings_path
     )
-
-    def hold(spec: cfg.SignalSpec, firing):
-        return triggers.timing_holds(
-            spec,
-            firing,
-            accounts.get(cfg.crossed_column(spec.key)),
-            accounts.get("timezone"),
-            at=as_of,
-            default_tz=settings.TIME_ZONE,
-        )
-
-    signal_readings, trigger_state = engine.apply_conditions(
-        accounts, signal_readings, config, as_of_date, hold=hold
-    )
+    signal_readings, trigger_state = _conditioned(accounts, signal_readings, config, as_of)
     evaluation = engine.evaluate_readings(
         accounts, signal_readings, config, as_of_date, uplifts, conditioned=True
     )
@@ -380,6 +367,27 @@ def scoring_chunk_run(
             counts.changed_ids = tuple(e.pk for e in to_update)
         _announce_on_commit(counts, upgraded_ids=tuple(upgraded))
     return counts
+
+
+def _timing_hold(accounts, at: dt.datetime):
+    def hold(spec: cfg.SignalSpec, firing):
+        return triggers.timing_holds(
+            spec,
+            firing,
+            accounts.get(cfg.crossed_column(spec.key)),
+            accounts.get("timezone"),
+            at=at,
+            default_tz=settings.TIME_ZONE,
+        )
+
+    return hold
+
+
+def _conditioned(accounts, signal_readings, config: cfg.ScoringConfig, at: dt.datetime):
+    """Readings narrowed to each trigger's conditions, scope, cooldown and timing at ``at``."""
+    return engine.apply_conditions(
+        accounts, signal_readings, config, timezone.localdate(at), hold=_timing_hold(accounts, at)
+    )
 
 
 def trigger_crossings_keep(*, config: cfg.ScoringConfig, accounts, firing, at: dt.datetime) -> None:
@@ -640,9 +648,31 @@ def account_explain(*, account_pk: int, as_of: dt.date | dt.datetime | None = No
     as_of_dt = as_of_datetime(as_of)
     as_of_date = timezone.localdate(as_of_dt)
     config, uplifts = pass_inputs()
-    accounts = selectors.accounts_frame(pks=[account_pk])
+    accounts = selectors.trigger_facts_add(
+        selectors.accounts_frame(pks=[account_pk]), config=config, at=as_of_dt
+    )
     signal_readings = readings.readings_for(config=config, as_of=as_of_date, accounts=accounts)
-    evaluation = engine.evaluate_readings(accounts, signal_readings, config, as_of_date, uplifts)
+    signal_readings, state = _conditioned(accounts, signal_readings, config, as_of_dt)
+    evaluation = engine.evaluate_readings(
+        accounts, signal_readings, config, as_of_date, uplifts, conditioned=True
+    )
+    specs = {s.key: s for s in config.signals}
+
+    def waiting_until(key: str) -> str | None:
+        held = state.held.get(key)
+        if held is None or not held[0]:
+            return None
+        spec = specs[key]
+        seen = accounts[cfg.crossed_column(key)].iloc[0] if cfg.crossed_column(key) in accounts else pd.NaT
+        due = triggers.due_at(
+            first_seen=as_of_dt if pd.isna(seen) else seen.to_pydatetime(),
+            delay_hours=spec.delay_hours,
+            deliver_hour=spec.deliver_hour,
+            tz_name=str(accounts["timezone"].iloc[0] or "") if "timezone" in accounts else "",
+            default_tz=settings.TIME_ZONE,
+        )
+        return due.isoformat()
+
     row = evaluation.accounts_result.loc[account_pk]
     signals = evaluation.signals_result[evaluation.signals_result["account"] == account_pk]
     names = {s.key: s.name for s in config.signals}
@@ -671,6 +701,8 @@ def account_explain(*, account_pk: int, as_of: dt.date | dt.datetime | None = No
                 else round(abs(float(r.threshold) - float(r.value)), VALUE_DECIMALS),
                 "fired": bool(r.fired),
                 "points": int(r.points),
+                "waiting_until": waiting_until(r.signal),
+                "cooling": bool(state.cooling[r.signal][0]) if r.signal in state.cooling else False,
             }
             for r in signals.itertuples(index=False)
         ],
@@ -701,11 +733,16 @@ def explain_text(explanation: dict) -> str:
     elif e["reason"] in reasons:
         lines.append(reasons[e["reason"]])
     for s in e["signals"]:
-        state = (
-            "fired"
-            if s["fired"]
-            else (f"short by {s['short_by']}" if s["short_by"] is not None else "no data")
-        )
+        if s.get("waiting_until"):
+            state = f"fires, counts from {s['waiting_until'][:16].replace('T', ' ')} (its timing)"
+        elif s.get("cooling"):
+            state = "fires, in its cooldown after its last EQL"
+        else:
+            state = (
+                "fired"
+                if s["fired"]
+                else (f"short by {s['short_by']}" if s["short_by"] is not None else "no data")
+            )
         lines.append(f"- {s['signal']}: {s['value']} vs {s['threshold']} ({state}, {s['points']} pts)")
     return "\n".join(lines)
 

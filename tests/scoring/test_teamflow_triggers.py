@@ -21,7 +21,7 @@ from expansion.services import events_ingest
 from routing.services import eql_transition
 from scoring.config_files import config_apply
 from scoring.models import EqlPolicy, ScoringPass, TriggerCrossing
-from scoring.services import scoring_pass_run
+from scoring.services import account_explain, explain_text, scoring_pass_run
 
 pytestmark = pytest.mark.django_db
 
@@ -190,6 +190,16 @@ def test_b_fires_the_next_business_day_at_ten_in_the_accounts_time_zone(people):
 
     eql = open_eql(acc)
     assert (eql.primary_signal, eql.route) == ("seat_expansion_proactive", "self_serve")
+
+
+def test_b_the_account_page_says_when_a_waiting_trigger_counts(people):
+    acc = account("TF-B-why", people, plan_tier="Starter", timezone="America/New_York")
+    usage(acc, {"seats_active": 44}, first=-20, last=1)
+    scoring_pass_run(as_of=utc(day(0), 15))
+    explanation = account_explain(account_pk=acc.pk, as_of=utc(day(0), 16))
+    seat = next(s for s in explanation["signals"] if s["signal"].startswith("Seat expansion (proactive)"))
+    assert seat["waiting_until"] == "2026-04-01T10:00:00-04:00"
+    assert "fires, counts from 2026-04-01 10:00 (its timing)" in explain_text(explanation)
 
 
 def test_b_the_delivery_hour_is_local_to_each_account(people):
