@@ -31,6 +31,29 @@ CHROMIUM_ARGS = [
 ]
 
 
+#: Fixtures through which a test reaches the database.
+_DATABASE_FIXTURES = frozenset(
+    {"db", "transactional_db", "django_db_setup", "live_server", "client", "admin_client"}
+)
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--database-tests-only",
+        action="store_true",
+        help="Leave out tests that touch no database (pure code gives the same answer on every database; "
+        "the SQLite half runs them). Tests marked postgres or celery_worker always stay.",
+    )
+
+
+def _uses_database(item) -> bool:
+    if item.get_closest_marker("django_db") or item.get_closest_marker("postgres"):
+        return True
+    if item.get_closest_marker("celery_worker"):
+        return True
+    return bool(_DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
 def pytest_configure(config):
     if not config.pluginmanager.has_plugin("tests.no_silent_skips"):  # not already given with -p
         config.pluginmanager.register(no_silent_skips, "tests.no_silent_skips")
@@ -39,6 +62,11 @@ def pytest_configure(config):
 def pytest_collection_modifyitems(config, items):
     """Tests for a service this run does not have are skipped on a developer machine; under ``CI=true``
     those skips fail the run. ``make test`` deselects them (``-m``) from the SQLite half by design."""
+    if config.getoption("--database-tests-only", default=False):
+        pure = [item for item in items if not _uses_database(item)]
+        if pure:
+            config.hook.pytest_deselected(items=pure)
+            items[:] = [item for item in items if _uses_database(item)]
     if not settings.configured:  # running pure tests with -p no:django
         return
     on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
