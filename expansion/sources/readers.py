@@ -332,7 +332,8 @@ def _copy_batches(conn, base: str, params: dict, batch_rows: int, label: str) ->
     try:
         with raw.cursor() as cur:
             # the column types, from the query's description (no rows read)
-            bound = base.replace("%", "%%").replace(":watermark", "%(watermark)s")
+            # psycopg reads placeholders only when given parameters: then a literal % is written %%
+            bound = base.replace("%", "%%").replace(":watermark", "%(watermark)s") if params else base
             cur.execute(f"SELECT * FROM ({bound}) AS src LIMIT 0", params or None)  # nosec B608: the admin-configured query
             names = [d.name for d in cur.description]
             types = {d.name: _PG_TYPES.get(d.type_code, pa.string()) for d in cur.description}

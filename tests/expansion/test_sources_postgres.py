@@ -117,27 +117,30 @@ def test_sql_unset_environment_variable_fails_clearly(warehouse, monkeypatch):
 
 
 def test_sql_source_streams_text_with_commas_quotes_and_percent_signs(warehouse):
-    # Given names with a comma, a quote and a line break, and a query with a LIKE pattern
+    # Given a name with a comma, quotes, a per cent sign and a line break, a metric named with a per
+    # cent sign, and a query that names it in a literal
     with psycopg.connect(warehouse, autocommit=True) as con:
         con.execute(
             "UPDATE dim_accounts SET name = 'Acme, \"the\" 100% co' || chr(10) || 'Ltd' "
             "WHERE account_id = 'A-1'"
         )
+        con.execute("INSERT INTO fct_usage VALUES ('A-1', '2025-05-02', 'share_%', 0.5)")
     SourceInput.objects.filter(input="usage").update(
-        query="SELECT account_id, day AS date, metric, value FROM fct_usage WHERE metric LIKE 'seats%'"
+        query="SELECT account_id, day AS date, metric, value FROM fct_usage "
+        "WHERE metric IN ('seats_active', 'share_%')"
     )
-    # When
+    # When the first sync (no watermark yet) and a second one (bound watermark) run
     first = sync()
     with psycopg.connect(warehouse, autocommit=True) as con:
-        con.execute("INSERT INTO fct_usage VALUES ('A-2', '2025-05-03', 'seats_active', 23)")
+        con.execute("INSERT INTO fct_usage VALUES ('A-2', '2025-05-03', 'share_%', 0.25)")
     second = sync()
-    # Then the text arrives as written, the pattern and the watermark both apply
+    # Then the text arrives as written and the literal matches with and without parameters
     from expansion.models import Account
 
     assert Account.objects.get(account_id="A-1").name == 'Acme, "the" 100% co\nLtd'
-    assert first["usage"]["rows"] == 4
+    assert first["usage"]["rows"] == 5
     assert second["usage"] == {"rows": 1, "created": 1, "updated": 0}
-    assert UsageSnapshot.objects.get(date=dt.date(2025, 5, 3)).value == 23
+    assert UsageSnapshot.objects.get(date=dt.date(2025, 5, 3)).value == 0.25
 
 
 def test_sql_source_with_no_rows_yet_is_not_an_error(warehouse):
