@@ -9,6 +9,23 @@ from expansion.roles import PRIVILEGED_ROLES, is_privileged_account, may_manage_
 from expansion.services import assign_role_group
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A record nobody edits in admin (it comes from an import or from the product itself): every
+    field shown, no add, change or delete."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     """People and roles. Only a superuser grants superuser, staff, groups or the RevOps and Finance
@@ -124,7 +141,7 @@ class ActivityAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProductEvent)
-class ProductEventAdmin(admin.ModelAdmin):
+class ProductEventAdmin(ReadOnlyAdmin):
     """Product events as received (events.csv, warehouse sources, ``POST /api/events/``); read-only:
     an event is written once by its event id and never edited here."""
 
@@ -135,18 +152,6 @@ class ProductEventAdmin(admin.ModelAdmin):
     list_select_related = ("account",)
     show_full_result_count = False
     actions = None
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Expansion)
@@ -190,7 +195,7 @@ from expansion.models import AttributionEntry  # noqa: E402  (appended with the 
 
 
 @admin.register(AttributionEntry)
-class AttributionEntryAdmin(admin.ModelAdmin):
+class AttributionEntryAdmin(ReadOnlyAdmin):
     """Finance's split-credit log, read-only for everyone (superusers too): entries are never added,
     changed or deleted here. Corrections are new entries written by ``attribution_services``."""
 
@@ -212,18 +217,6 @@ class AttributionEntryAdmin(admin.ModelAdmin):
     list_select_related = ("eql", "account", "person", "corrects")
     date_hierarchy = "recorded_at"
     actions = None
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 from expansion.sources import admin as _sources_admin  # noqa: E402,F401  (registers the source admin)
