@@ -71,8 +71,10 @@ CONDITION_KINDS = (
 SET_OPERATORS = ("in", "not_in")
 TREND_DECLINING = "declining"
 TREND_RISING = "rising"
-#: Separator of a set's members and of a hidden condition reading's key (``<signal>~<n>``).
+#: Separator of a set's members, of ``watch_fired`` keys and of a string ``owned_modules`` (the export's
+#: list separator).
 LIST_SEPARATOR = ";"
+#: Joins a trigger's key and a condition's position in the key of its hidden reading (``<signal>~<n>``).
 CONDITION_KEY_SEPARATOR = "~"
 
 

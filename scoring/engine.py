@@ -47,6 +47,7 @@ from scoring.config import (
     EXPANSION_TIER,
     GATE_BLOCK,
     GATE_SELF_SERVE,
+    LIST_SEPARATOR,
     MODULE_WILDCARD,
     PRIORITY_RANK,
     SET_OPERATORS,
@@ -91,8 +92,6 @@ REASON_OWNED = "owned"
 REASON_SCORE_BELOW = "score_below_threshold"
 REASON_BELOW_FLOOR = "below_expansion_floor"
 
-#: Separator of ``watch_fired`` keys and of a string ``owned_modules`` (the export's list separator).
-LIST_SEPARATOR = ";"
 
 # Operators of gates and signals; all work element-wise on numpy arrays and pandas Series.
 _COMPARATORS: dict[str, Callable[[Any, Any], Any]] = {

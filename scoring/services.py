@@ -662,15 +662,9 @@ def account_explain(*, account_pk: int, as_of: dt.date | dt.datetime | None = No
         held = state.held.get(key)
         if held is None or not held[0]:
             return None
-        spec = specs[key]
-        seen = accounts[cfg.crossed_column(key)].iloc[0] if cfg.crossed_column(key) in accounts else pd.NaT
-        due = triggers.due_at(
-            first_seen=as_of_dt if pd.isna(seen) else seen.to_pydatetime(),
-            delay_hours=spec.delay_hours,
-            deliver_hour=spec.deliver_hour,
-            tz_name=str(accounts["timezone"].iloc[0] or "") if "timezone" in accounts else "",
-            default_tz=settings.TIME_ZONE,
-        )
+        seen = accounts[cfg.crossed_column(key)].iloc[0] if cfg.crossed_column(key) in accounts else None
+        zone = accounts["timezone"].iloc[0] if "timezone" in accounts else None
+        due = triggers.trigger_due(specs[key], seen, zone, at=as_of_dt, default_tz=settings.TIME_ZONE)
         return due.isoformat()
 
     row = evaluation.accounts_result.loc[account_pk]

@@ -15,7 +15,15 @@ import pandas as pd
 from routing.stage_sla import WEEKEND, zone
 from scoring import config as cfg
 
-__all__ = ["EVENT_NAME", "condition_problems", "condition_text", "due_at", "summary", "timing_holds"]
+__all__ = [
+    "EVENT_NAME",
+    "condition_problems",
+    "condition_text",
+    "due_at",
+    "summary",
+    "timing_holds",
+    "trigger_due",
+]
 
 #: What an event name may contain (the events import applies the same rule).
 EVENT_NAME = re.compile(r"^[a-z0-9_.:-]{1,120}$")
@@ -212,14 +220,22 @@ def timing_holds(
         return held
     for i in np.flatnonzero(firing):
         seen = first_seen.iloc[i] if first_seen is not None else pd.NaT
-        start = at if pd.isna(seen) else seen.to_pydatetime()
-        tz_name = str(zones.iloc[i]) if zones is not None and not pd.isna(zones.iloc[i]) else ""
-        due = due_at(
-            first_seen=start,
-            delay_hours=spec.delay_hours,
-            deliver_hour=spec.deliver_hour,
-            tz_name=tz_name,
-            default_tz=default_tz,
-        )
-        held[i] = at < due
+        zone_name = zones.iloc[i] if zones is not None else ""
+        held[i] = at < trigger_due(spec, seen, zone_name, at=at, default_tz=default_tz)
     return held
+
+
+def trigger_due(
+    spec: cfg.SignalSpec, first_seen, zone_name, *, at: dt.datetime, default_tz: str
+) -> dt.datetime:
+    """When ``spec`` counts for an account it was first seen firing at ``first_seen`` (NaT or None:
+    now, at ``at``) in zone ``zone_name`` (blank or missing: ``default_tz``)."""
+    start = at if first_seen is None or pd.isna(first_seen) else pd.Timestamp(first_seen).to_pydatetime()
+    zone = "" if zone_name is None or pd.isna(zone_name) else str(zone_name)
+    return due_at(
+        first_seen=start,
+        delay_hours=spec.delay_hours,
+        deliver_hour=spec.deliver_hour,
+        tz_name=zone,
+        default_tz=default_tz,
+    )

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
@@ -356,12 +357,8 @@ def _copy_batches(conn, base: str, params: dict, batch_rows: int, label: str) ->
                 for batch in reader:
                     for start in range(0, batch.num_rows, batch_rows):
                         yield batch.slice(start, batch_rows)
-    except (pa.ArrowInvalid, sa.exc.SQLAlchemyError) as exc:
+    except (pa.ArrowInvalid, sa.exc.SQLAlchemyError, psycopg.Error) as exc:
         raise SourceError(f"{label}: query: {_first_line(exc)}") from exc
-    except Exception as exc:  # psycopg errors: the query failed where it runs
-        if type(exc).__module__.startswith("psycopg"):
-            raise SourceError(f"{label}: query: {_first_line(exc)}") from exc
-        raise
     finally:
         conn.close()
 

@@ -342,26 +342,33 @@ def test_preview_compares_the_saved_and_the_edited_signal_and_writes_nothing(cli
     assert not BacktestRun.objects.exists()
 
 
+def posted_condition(**fields) -> dict:
+    """One condition as the admin page's inline posts it (the only row of the conditions formset)."""
+    values = {
+        "order": "1",
+        "kind": "metric",
+        "metric": "",
+        "subject": "",
+        "operator": "gte",
+        "threshold": "0",
+        "value": "",
+        "window_days": "0",
+        "persistence_days": "1",
+        "compare": "value",
+        "direction": "declining",
+        **fields,
+    }
+    return {"conditions-TOTAL_FORMS": "1", **{f"conditions-0-{k}": v for k, v in values.items()}}
+
+
 def test_preview_replays_the_conditions_posted_with_the_form_and_saves_none(client, people, history):
     # Given the seat signal, edited with a condition no demo account meets (tier Enterprise only)
     signal = SignalDefinition.objects.get(key="seat_utilisation")
     client.force_login(people["revops"])
-    data = admin_form(signal)
-    data.update(
-        {
-            "conditions-TOTAL_FORMS": "1",
-            "conditions-0-order": "1",
-            "conditions-0-kind": "field",
-            "conditions-0-subject": "plan_tier",
-            "conditions-0-operator": "in",
-            "conditions-0-value": "Enterprise",
-            "conditions-0-threshold": "0",
-            "conditions-0-window_days": "0",
-            "conditions-0-persistence_days": "1",
-            "conditions-0-compare": "value",
-            "conditions-0-direction": "declining",
-        }
-    )
+    data = {
+        **admin_form(signal),
+        **posted_condition(kind="field", subject="plan_tier", operator="in", value="Enterprise"),
+    }
     # When the preview runs
     page = client.post(reverse("backtest-signal-preview", args=[signal.pk]), data).content.decode()
     # Then the edited model (with the condition) creates no seat EQL, and nothing was saved
@@ -374,21 +381,10 @@ def test_preview_replays_the_conditions_posted_with_the_form_and_saves_none(clie
 def test_preview_names_a_bad_posted_condition(client, people, history):
     signal = SignalDefinition.objects.get(key="seat_utilisation")
     client.force_login(people["revops"])
-    data = admin_form(signal)
-    data.update(
-        {
-            "conditions-TOTAL_FORMS": "1",
-            "conditions-0-order": "1",
-            "conditions-0-kind": "event_count",
-            "conditions-0-subject": "Invite Blocked",
-            "conditions-0-operator": "gte",
-            "conditions-0-threshold": "1",
-            "conditions-0-window_days": "1",
-            "conditions-0-persistence_days": "1",
-            "conditions-0-compare": "value",
-            "conditions-0-direction": "declining",
-        }
-    )
+    data = {
+        **admin_form(signal),
+        **posted_condition(kind="event_count", subject="Invite Blocked", threshold="1", window_days="1"),
+    }
     response = client.post(reverse("backtest-signal-preview", args=[signal.pk]), data)
     assert response.status_code == 422
     assert "Condition 1, subject: name the event" in response.content.decode()

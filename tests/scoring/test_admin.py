@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from expansion.models import Role
 from scoring.models import SignalDefinition
-from tests.dashboards.test_backtest_views import admin_form
+from tests.dashboards.test_backtest_views import admin_form, posted_condition
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -81,30 +81,12 @@ def test_the_account_page_says_why_it_has_no_eql_now(revops_client):
 # --------------------------------------------------------------------------------------------------
 
 
-def _condition(n: int, **fields) -> dict:
-    values = {
-        "order": "1",
-        "kind": "field",
-        "metric": "",
-        "subject": "plan_tier",
-        "compare": "value",
-        "denominator_metric": "",
-        "denominator_field": "",
-        "operator": "in",
-        "threshold": "0",
-        "value": "Starter;Professional",
-        "window_days": "0",
-        "persistence_days": "1",
-        "direction": "declining",
-        **fields,
-    }
-    return {f"conditions-{n}-{k}": v for k, v in values.items()}
-
-
 def test_a_condition_added_inline_is_saved_and_read_in_plain_words(revops_client):
     signal = SignalDefinition.objects.get(key="seat_utilisation")
     data = admin_form(signal, cooldown_days="30", deliver_hour="10")
-    data.update({"conditions-TOTAL_FORMS": "1", **_condition(0)})
+    data.update(
+        posted_condition(kind="field", subject="plan_tier", operator="in", value="Starter;Professional")
+    )
     response = revops_client.post(reverse("admin:scoring_signaldefinition_change", args=[signal.pk]), data)
     assert response.status_code == 302
     condition = signal.conditions.get()
@@ -127,7 +109,9 @@ def test_a_bad_condition_is_explained_and_nothing_is_saved(revops_client):
     signal = SignalDefinition.objects.get(key="seat_utilisation")
     before = signal.threshold
     data = admin_form(signal, threshold="0.5")
-    data.update({"conditions-TOTAL_FORMS": "1", **_condition(0, subject="renewal")})
+    data.update(
+        posted_condition(kind="field", subject="renewal", operator="in", value="Starter;Professional")
+    )
     response = revops_client.post(reverse("admin:scoring_signaldefinition_change", args=[signal.pk]), data)
     assert response.status_code == 200
     assert "use an account field" in response.content.decode()
